@@ -1,0 +1,150 @@
+# flagpost build.
+#
+#   make            build the three programs into $(BUILD)/bin
+#   make test       unit + integration tests, then again under ASan+UBSan
+#   make demo       bring a partnership up on 127.0.0.1 and play a day
+#   make bench      throughput and latency against raw limits (bench/results.json)
+#   make fuzz       run the libFuzzer targets for longer
+#   make install    install programs, man pages and units (PREFIX, DESTDIR)
+#   make clean
+#
+# Build variants live in their own trees so they never mix objects:
+#   make BUILD=build/asan SAN=1 CC=clang
+
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+PKGS := libzmq libsodium libprotobuf-c lmdb jansson yaml-0.1
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wno-unused-parameter
+OPT  := -O2 -g -fno-omit-frame-pointer
+ifeq ($(SAN),1)
+OPT  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+
+# Evaluated lazily (=), after check-deps has had a chance to install them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+GEN     := $(BUILD)/gen
+INCLUDE := -Ilib -Icerts -Ipolicy -Ibroker -Iagents -Icli -I$(GEN)
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(INCLUDE) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+
+PROTO_C := $(GEN)/flagpost.pb-c.c
+PROTO_H := $(GEN)/flagpost.pb-c.h
+
+# Library code shared by every program: everything in lib/, certs/, policy/.
+LIB_SRC    := $(wildcard lib/*.c certs/*.c policy/*.c)
+BROKER_SRC := $(filter-out broker/broker_main.c,$(wildcard broker/*.c))
+AGENT_SRC  := $(filter-out agents/agent_main.c,$(wildcard agents/*.c))
+CLI_SRC    := $(filter-out cli/cli_main.c,$(wildcard cli/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_OBJ    := $(call obj,$(LIB_SRC)) $(BUILD)/obj/gen/flagpost.pb-c.o
+BROKER_OBJ := $(call obj,$(BROKER_SRC))
+AGENT_OBJ  := $(call obj,$(AGENT_SRC))
+CLI_OBJ    := $(call obj,$(CLI_SRC))
+
+BIN := $(BUILD)/bin
+PROGRAMS := $(BIN)/flagpost $(BIN)/flagpost-broker $(BIN)/flagpost-agent
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all test test-fast demo bench fuzz install clean deps
+all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
+
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok: scripts/check-deps
+	@scripts/check-deps
+	@mkdir -p $(BUILD) && touch $@
+
+$(PROTO_C) $(PROTO_H): proto/flagpost.proto | $(BUILD)/.deps-ok
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) proto/flagpost.proto
+
+$(BUILD)/obj/gen/flagpost.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) $(PKG_CFLAGS) -I$(GEN) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(PROTO_H) | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# An archive needs at least one member, so each also carries the (tiny)
+# generated-code object; duplicates in later archives are never linked twice.
+$(BUILD)/libflagpost.a: $(LIB_OBJ)
+$(BUILD)/libbroker.a: $(BROKER_OBJ) $(BUILD)/obj/gen/flagpost.pb-c.o
+$(BUILD)/libagent.a: $(AGENT_OBJ) $(BUILD)/obj/gen/flagpost.pb-c.o
+$(BUILD)/libcli.a: $(CLI_OBJ) $(BUILD)/obj/gen/flagpost.pb-c.o
+$(BUILD)/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@ar rcs $@ $^
+
+LIBS_ALL = $(BUILD)/libcli.a $(BUILD)/libbroker.a $(BUILD)/libagent.a $(BUILD)/libflagpost.a
+
+$(BIN)/flagpost-broker: $(BUILD)/obj/broker/broker_main.o $(LIBS_ALL)
+	@mkdir -p $(BIN)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+$(BIN)/flagpost-agent: $(BUILD)/obj/agents/agent_main.o $(LIBS_ALL)
+	@mkdir -p $(BIN)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+$(BIN)/flagpost: $(BUILD)/obj/cli/cli_main.o $(LIBS_ALL)
+	@mkdir -p $(BIN)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+$(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS_ALL)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+# The whole suite, twice: a normal build, then clang with ASan+UBSan.
+# tests/run prints the single closing "N passed, N failed" line.
+test: $(BUILD)/.deps-ok
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all BUILD=build/asan SAN=1 CC=clang
+	@tests/run build build/asan
+
+# One build only, for quick iteration.
+test-fast: all
+	@tests/run $(BUILD)
+
+demo: all
+	@scripts/demo $(BUILD)/bin
+
+bench: all $(BENCH_BINS)
+	@bench/run $(BUILD)
+
+fuzz: $(BUILD)/.deps-ok
+	@scripts/fuzz $(or $(FUZZ_SECONDS),300)
+
+install: all
+	scripts/install-flagpost "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,81 @@
+/*
+ * flagpost: the command-line tool for people and scripts.
+ *
+ * This file only routes: `flagpost [--agent ENDPOINT] COMMAND ARGS...` to
+ * the command's own file.  Commands that need a running agent (publish,
+ * lookup, inbox, ...) get the agent's local endpoint from --agent or from
+ * FLAGPOST_AGENT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+static void usage(FILE *out)
+{
+    fputs(
+        "usage: flagpost [--agent ENDPOINT] COMMAND [ARGS...]\n"
+        "\n"
+        "Partnership administration (no agent needed):\n"
+        "  ca init|issue|revoke|export   the partnership CA and agency identities\n"
+        "  policy sign|check|explain|hash the information sharing agreement\n"
+        "  audit list|verify|proof|...   the broker's audit trail\n"
+        "\n"
+        "Talking to your agency's agent (--agent ipc://PATH or $FLAGPOST_AGENT):\n"
+        "  publish FILE|-                publish a flag written as JSON\n"
+        "  lookup --nhs N | --name N --dob D | --postcode P | --uprn U\n"
+        "                                flags this agency holds on a subject\n"
+        "  inbox                         flags received, newest first\n"
+        "  result MESSAGE_ID             the decisions for an earlier publish\n"
+        "  status                        the agent's connection and queues\n"
+        "\n"
+        "Run `flagpost COMMAND --help` for a command's options.\n",
+        out);
+}
+
+int cli_report(const char *context, const fp_error *err)
+{
+    if (context != NULL && context[0] != '\0')
+        fprintf(stderr, "flagpost: %s: %s\n", context, err->message);
+    else
+        fprintf(stderr, "flagpost: %s\n", err->message);
+    return err->code == FP_ERR_INPUT ? CLI_USAGE : CLI_FAILED;
+}
+
+int main(int argc, char **argv)
+{
+    const char *endpoint = getenv("FLAGPOST_AGENT");
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--agent") == 0 && i + 1 < argc) {
+            endpoint = argv[++i];
+        } else if (strncmp(argv[i], "--agent=", 8) == 0) {
+            endpoint = argv[i] + 8;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return CLI_OK;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *command = argv[i];
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+
+    if (strcmp(command, "ca") == 0)
+        return cmd_ca(sub_argc, sub_argv);
+    if (strcmp(command, "policy") == 0)
+        return cmd_policy(sub_argc, sub_argv);
+    if (strcmp(command, "audit") == 0)
+        return cmd_audit(sub_argc, sub_argv);
+    if (strcmp(command, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    return cmd_agent(endpoint, command, sub_argc, sub_argv);
+}

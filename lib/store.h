@@ -1,0 +1,36 @@
+/*
+ * store: the thin layer every flagpost database goes through to LMDB.
+ *
+ * One LMDB environment per data directory, opened with full durability
+ * (no MDB_NOSYNC: a committed transaction is on disk when commit returns).
+ * store_fail() turns an LMDB return code into an fp_error a person can act
+ * on: MDB_MAP_FULL becomes FP_ERR_FULL with the option to raise, so callers
+ * can stop intake rather than corrupt anything.
+ */
+#ifndef FLAGPOST_STORE_H
+#define FLAGPOST_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fp_error.h"
+
+#define STORE_DEFAULT_MAP_SIZE ((size_t)8 << 30)   /* 8 GiB of address space */
+
+/* Create dir (0700) if needed and open an environment in it. */
+int store_env_open(MDB_env **env, const char *dir, size_t map_size, unsigned max_dbs,
+                   unsigned extra_flags, fp_error *err);
+
+/* Open (creating if allowed) a named database inside txn. */
+int store_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
+                   fp_error *err);
+
+/* Record an LMDB failure rc while doing `what`; returns the fp status. */
+int store_fail(fp_error *err, int rc, const char *what);
+
+/* Big-endian u64 keys sort numerically under LMDB's default memcmp order. */
+void store_put_u64(unsigned char out[8], uint64_t v);
+uint64_t store_get_u64(const unsigned char in[8]);
+
+#endif
