@@ -39,9 +39,4 @@ int ca_revoke(const char *ca_dir, const char *agency_id, uint64_t serial, const 
 /* Copy the public bundle (ca.pub, ca.name, certs/, revoked.crl) to out_dir. */
 int ca_export_bundle(const char *ca_dir, const char *out_dir, fp_error *err);
 
-/* Sign arbitrary bytes with the CA key (used for policy signatures):
- * Ed25519 over context || data. */
-int ca_sign_detached(const char *ca_dir, const char *context, const uint8_t *data,
-                     size_t len, unsigned char sig[64], fp_error *err);
-
 #endif

@@ -13,6 +13,7 @@
 #ifndef FLAGPOST_KEYFILE_H
 #define FLAGPOST_KEYFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fp_error.h"
