@@ -1,0 +1,95 @@
+# Shared helpers for integration tests.  Source it first:
+#     . "$(dirname "$0")/lib.sh"
+#
+# Each check prints "ok NAME" or "not ok NAME" (tests/run counts them).
+# Every process a test starts is recorded and stopped by PID on exit, and
+# servers bind only to 127.0.0.1 or ipc:// paths inside the test's own
+# temporary directory.
+set -u
+
+FLAGPOST_BIN=${FLAGPOST_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bin}
+FLAGPOST_TESTBIN=${FLAGPOST_TESTBIN:-$(dirname "$FLAGPOST_BIN")/tests}
+FP="$FLAGPOST_BIN/flagpost"
+T=$(mktemp -d "${TMPDIR:-/tmp}/fp-it.XXXXXX")
+T_PIDS=()
+T_FAILED=0
+
+t_cleanup() {
+    local pid
+    for pid in "${T_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${T_PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$T_FAILED" -eq 0 ] && [ -z "${KEEP_TEST_DIR:-}" ]; then
+        rm -rf "$T"
+    else
+        echo "# test files kept in $T"
+    fi
+}
+trap t_cleanup EXIT
+
+ok()     { echo "ok $1"; }
+not_ok() { echo "not ok $1"; T_FAILED=$((T_FAILED + 1)); }
+
+# check NAME COMMAND...: passes when COMMAND exits 0.
+check() {
+    local name=$1; shift
+    if "$@" >"$T/last.out" 2>"$T/last.err"; then ok "$name"; else
+        not_ok "$name"; sed 's/^/#   /' "$T/last.out" "$T/last.err" | head -20; fi
+}
+# check_fails NAME COMMAND...: passes when COMMAND exits non-zero.
+check_fails() {
+    local name=$1; shift
+    if "$@" >"$T/last.out" 2>"$T/last.err"; then
+        not_ok "$name"; echo "#   expected failure but it succeeded"; else ok "$name"; fi
+}
+# check_grep NAME PATTERN FILE: passes when FILE matches the extended regex.
+check_grep() {
+    if grep -Eq -- "$2" "$3"; then ok "$1"; else
+        not_ok "$1"; echo "#   /$2/ not found in $3:"; head -20 "$3" | sed 's/^/#   /'; fi
+}
+check_no_grep() {
+    if grep -Eq -- "$2" "$3"; then
+        not_ok "$1"; echo "#   /$2/ unexpectedly found in $3"; else ok "$1"; fi
+}
+check_eq() {   # NAME ACTUAL EXPECTED
+    if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   got '$2', expected '$3'"; fi
+}
+
+# start_bg NAME COMMAND...: run in the background, log to $T/NAME.log, record PID.
+start_bg() {
+    local name=$1; shift
+    "$@" >"$T/$name.log" 2>&1 &
+    local pid=$!
+    T_PIDS+=("$pid")
+    eval "PID_${name//-/_}=$pid"
+}
+
+# stop_pid PID [SIGNAL]: stop one process and wait for it.
+stop_pid() {
+    local pid=$1 sig=${2:-TERM}
+    kill "-$sig" "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+# wait_until SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_until() {
+    local secs=$1; shift
+    local deadline=$((SECONDS + secs))
+    while [ $SECONDS -lt $deadline ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
