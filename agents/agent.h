@@ -71,6 +71,7 @@ typedef struct agent {
     void *zmq;
     void *broker;                   /* DEALER, CURVE client */
     void *api;                      /* ROUTER on the local socket */
+    void *monitor;                  /* PAIR: broker socket events */
     agent_waiter waiters[AGENT_MAX_WAITERS];
     outbox_tracker *tracker;
     int64_t last_heard_ms;          /* last message from the broker */
