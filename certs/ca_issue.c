@@ -164,23 +164,32 @@ static int ca_next_serial(const char *dir, uint64_t *serial, fp_error *err)
     return rc;
 }
 
-static int ca_write_linkage(const char *ca_dir_name, const char *out_dir,
+/* The linkage key, loaded before any serial is spent; NULL for the broker,
+ * which routes and audits on metadata only and must never hold it. */
+static int ca_load_linkage(const char *ca_dir_name, const char *sector, unsigned char **out,
+                           fp_error *err)
+{
+    *out = NULL;
+    if (strcmp(sector, "broker") == 0)
+        return FP_OK;
+    char path[CA_PATH_MAX];
+    int rc = ca_dir_path(path, ca_dir_name, "linkage.key", err);
+    if (rc == FP_OK)
+        rc = keyfile_read_secret(path, "linkage-key", out, 32, err);
+    return rc;
+}
+
+static int ca_write_linkage(const unsigned char *linkage, const char *out_dir,
                             const unsigned char box_public[32], fp_error *err)
 {
     char path[CA_PATH_MAX];
-    unsigned char *linkage = NULL;
-    int rc = ca_dir_path(path, ca_dir_name, "linkage.key", err);
-    if (rc == FP_OK)
-        rc = keyfile_read_secret(path, "linkage-key", &linkage, 32, err);
-    if (rc != FP_OK)
-        return rc;
+    int rc = FP_OK;
     /* The sealed form is safe to handle, but it is kept 0600 like any key. */
     unsigned char *sealed = sodium_malloc(IDENTITY_LINKAGE_SEALED_LEN);
     if (sealed == NULL)
         rc = fp_error_set(err, FP_ERR_IO, "out of memory sealing the linkage key");
     else if (crypto_box_seal(sealed, linkage, 32, box_public) != 0)
         rc = fp_error_set(err, FP_ERR_INTERNAL, "sealing the linkage key failed");
-    keyfile_free_secret(linkage, 32);
     if (rc == FP_OK)
         rc = ca_dir_path(path, out_dir, "linkage.sealed", err);
     if (rc == FP_OK)
@@ -191,7 +200,7 @@ static int ca_write_linkage(const char *ca_dir_name, const char *out_dir,
     return rc;
 }
 
-static int ca_write_identity(const char *ca_dir_name, const char *out_dir,
+static int ca_write_identity(const unsigned char *linkage, const char *out_dir,
                              const cert_info *info, const ca_new_keys *k,
                              const uint8_t *cert, size_t cert_len, fp_error *err)
 {
@@ -204,10 +213,8 @@ static int ca_write_identity(const char *ca_dir_name, const char *out_dir,
         (rc = ca_dir_path(path, out_dir, "box.key", err)) != FP_OK ||
         (rc = keyfile_write_secret(path, "box-secret", k->box_secret, 32, err)) != FP_OK)
         return rc;
-    /* The broker routes and audits on metadata only and never holds the
-     * key that makes pseudonyms linkable. */
-    if (strcmp(info->sector, "broker") != 0 &&
-        (rc = ca_write_linkage(ca_dir_name, out_dir, info->box_public, err)) != FP_OK)
+    if (linkage != NULL &&
+        (rc = ca_write_linkage(linkage, out_dir, info->box_public, err)) != FP_OK)
         return rc;
     if ((rc = ca_dir_path(path, out_dir, "agency.cert", err)) != FP_OK)
         return rc;
@@ -234,9 +241,10 @@ static int ca_record_cert(const char *ca_dir_name, const cert_info *info, const 
     return fileio_write_atomic(path, cert, cert_len, 0644, err);
 }
 
-/* Everything after the CA is open and the options are known good. */
-static int ca_issue_locked(const ca_dir *ca, const ca_issue_options *opt, uint64_t *serial_out,
-                           fp_error *err)
+/* Everything after the CA is open, the options are known good and the
+ * linkage key (if any) is loaded. */
+static int ca_issue_locked(const ca_dir *ca, const ca_issue_options *opt,
+                           const unsigned char *linkage, uint64_t *serial_out, fp_error *err)
 {
     int rc = ca_issue_check_history(ca->dir, opt, err);
     if (rc == FP_OK)
@@ -261,7 +269,7 @@ static int ca_issue_locked(const ca_dir *ca, const ca_issue_options *opt, uint64
     if (rc == FP_OK)
         rc = cert_encode_signed(&info, ca->secret, &cert, &cert_len, err);
     if (rc == FP_OK) {
-        rc = ca_write_identity(ca->dir, opt->out_dir, &info, &keys, cert, cert_len, err);
+        rc = ca_write_identity(linkage, opt->out_dir, &info, &keys, cert, cert_len, err);
         if (rc == FP_OK)
             rc = ca_record_cert(ca->dir, &info, cert, cert_len, err);
         if (rc != FP_OK)
@@ -283,7 +291,11 @@ int ca_issue(const char *ca_dir_name, const ca_issue_options *opt, uint64_t *ser
     ca_dir ca;
     if ((rc = ca_dir_open(&ca, ca_dir_name, true, err)) != FP_OK)
         return rc;
-    rc = ca_issue_locked(&ca, opt, serial_out, err);
+    unsigned char *linkage = NULL;
+    rc = ca_load_linkage(ca_dir_name, opt->sector, &linkage, err);
+    if (rc == FP_OK)
+        rc = ca_issue_locked(&ca, opt, linkage, serial_out, err);
+    keyfile_free_secret(linkage, 32);
     ca_dir_close(&ca);
     return rc;
 }

@@ -235,7 +235,8 @@ int cert_decode_verified(const uint8_t *buf, size_t len, const unsigned char ca_
                           sc->signature.data, sc->signature.len, ca_public, err);
     if (rc != FP_OK) {
         flagpost__signed_certificate__free_unpacked(sc, NULL);
-        return fp_error_wrap(err, "certificate refused");
+        fp_error_wrap(err, "certificate refused");
+        return rc;
     }
     Flagpost__Certificate *c =
         flagpost__certificate__unpack(NULL, sc->certificate.len, sc->certificate.data);
@@ -282,6 +283,6 @@ int cert_read_file(const char *path, const unsigned char ca_public[32], cert_inf
     rc = cert_decode_verified(buf, len, ca_public, out, err);
     free(buf);
     if (rc != FP_OK)
-        return fp_error_wrap(err, "%s", path);
-    return FP_OK;
+        fp_error_wrap(err, "%s", path);
+    return rc;
 }

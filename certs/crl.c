@@ -136,8 +136,10 @@ static int crl_from_message(const Flagpost__RevocationList *rl, crl *out, fp_err
     for (size_t i = 0; i < rl->n_entries; i++) {
         const Flagpost__Revocation *r = rl->entries[i];
         int rc = crl_append(out, r->agency_id, r->serial, r->reason, r->revoked_at, err);
-        if (rc != FP_OK)
-            return fp_error_wrap(err, "revocation list entry %zu", i + 1);
+        if (rc != FP_OK) {
+            fp_error_wrap(err, "revocation list entry %zu", i + 1);
+            return rc;
+        }
     }
     return FP_OK;
 }
@@ -160,7 +162,8 @@ int crl_decode_verified(const uint8_t *buf, size_t len, const unsigned char ca_p
                           srl->signature.data, srl->signature.len, ca_public, err);
     if (rc != FP_OK) {
         flagpost__signed_revocation_list__free_unpacked(srl, NULL);
-        return fp_error_wrap(err, "revocation list refused");
+        fp_error_wrap(err, "revocation list refused");
+        return rc;
     }
     Flagpost__RevocationList *rl =
         flagpost__revocation_list__unpack(NULL, srl->list.len, srl->list.data);
@@ -187,6 +190,6 @@ int crl_read_file(const char *path, const unsigned char ca_public[32], crl *out,
     rc = crl_decode_verified(buf, len, ca_public, out, err);
     free(buf);
     if (rc != FP_OK)
-        return fp_error_wrap(err, "%s", path);
-    return FP_OK;
+        fp_error_wrap(err, "%s", path);
+    return rc;
 }

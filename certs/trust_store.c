@@ -150,8 +150,9 @@ static int trust_store_read_crl(trust_store *ts, const char *dir, fp_error *err)
     if (rc != FP_OK) {
         if (err != NULL)
             *err = local;
-        return fp_error_wrap(err, "refusing to load the trust bundle, because its "
-                                  "revocation list cannot be trusted");
+        fp_error_wrap(err, "refusing to load the trust bundle, because its "
+                      "revocation list cannot be trusted");
+        return rc;
     }
     return FP_OK;
 }
@@ -176,7 +177,8 @@ int trust_store_load(trust_store **out, const char *bundle_dir, fp_error *err)
         rc = trust_store_read_certs(ts, bundle_dir, err);
     if (rc != FP_OK) {
         trust_store_free(ts);
-        return fp_error_wrap(err, "trust bundle %s", bundle_dir);
+        fp_error_wrap(err, "trust bundle %s", bundle_dir);
+        return rc;
     }
     *out = ts;
     return FP_OK;
