@@ -143,11 +143,6 @@ static int cmd_hash(int argc, char **argv)
     size_t len = 0;
     if (read_file(argv[optind], &text, &len) != CLI_OK)
         return CLI_FAILED;
-    if (sodium_init() < 0) {
-        free(text);
-        fprintf(stderr, "flagpost: libsodium failed to initialise\n");
-        return CLI_FAILED;
-    }
     unsigned char h[crypto_hash_sha256_BYTES];
     char hex[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256(h, text, len);
@@ -487,6 +482,10 @@ int cmd_policy(int argc, char **argv)
     if (argc < 2) {
         policy_usage(stderr);
         return CLI_USAGE;
+    }
+    if (sodium_init() < 0) {   /* keyfile uses sodium_malloc */
+        fprintf(stderr, "flagpost: libsodium failed to initialise\n");
+        return CLI_FAILED;
     }
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
