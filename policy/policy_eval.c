@@ -38,21 +38,29 @@ typedef struct req_ix {
     int category, subcat, purpose, basis, consent, risk, role;
 } req_ix;
 
+/* Wire formats carry an absent string as "" (protobuf) or NULL (JSON);
+ * both mean "not given". */
+static bool given(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
 static int find_or_unknown(const policy *p, int kind, const char *name)
 {
-    int i = pol_name_find(p, kind, 0, name);
+    int i = given(name) ? pol_name_find(p, kind, 0, name) : -1;
     return i < 0 ? POL_UNKNOWN : i;
 }
 
 static void resolve_party(const policy *p, const policy_party *party, party_ix *out)
 {
-    out->agency = pol_name_find(p, PK_AGENCY, 0, party->agency_id);
+    out->agency = given(party->agency_id) ? pol_name_find(p, PK_AGENCY, 0, party->agency_id)
+                                          : -1;
     out->sector = find_or_unknown(p, PK_SECTOR, party->sector);
     out->mismatch = false;
     if (out->agency < 0)
         return;
     int listed = p->agencies[out->agency].sector;
-    if (party->sector == NULL)
+    if (!given(party->sector))
         out->sector = listed;
     else if (out->sector != listed)
         out->mismatch = true;
@@ -76,15 +84,15 @@ static void resolve(const policy *p, const policy_request *req, req_ix *ix)
  * to constrain that dimension.  Absent names are not unknown. */
 static bool names_unknown(const policy_request *req, const req_ix *ix)
 {
-    return (req->category && ix->category == POL_UNKNOWN) ||
-           (req->subcategory && ix->subcat == POL_UNKNOWN) ||
-           (req->purpose && ix->purpose == POL_UNKNOWN) ||
-           (req->lawful_basis && ix->basis == POL_UNKNOWN) ||
-           (req->consent && ix->consent == POL_UNKNOWN) ||
-           (req->risk && ix->risk == POL_UNKNOWN) ||
-           (req->subject_role && ix->role == POL_UNKNOWN) ||
-           (req->from.sector && ix->from.sector == POL_UNKNOWN) ||
-           (req->to.sector && ix->to.sector == POL_UNKNOWN);
+    return (given(req->category) && ix->category == POL_UNKNOWN) ||
+           (given(req->subcategory) && ix->subcat == POL_UNKNOWN) ||
+           (given(req->purpose) && ix->purpose == POL_UNKNOWN) ||
+           (given(req->lawful_basis) && ix->basis == POL_UNKNOWN) ||
+           (given(req->consent) && ix->consent == POL_UNKNOWN) ||
+           (given(req->risk) && ix->risk == POL_UNKNOWN) ||
+           (given(req->subject_role) && ix->role == POL_UNKNOWN) ||
+           (given(req->from.sector) && ix->from.sector == POL_UNKNOWN) ||
+           (given(req->to.sector) && ix->to.sector == POL_UNKNOWN);
 }
 
 static bool party_match(const pol_set *s, const party_ix *x)
@@ -218,7 +226,7 @@ static int unknown(fp_error *err, const char *what, const char *kind, const char
 static int check_name(const policy *p, int kind, const char *name, const char *what,
                       const char *label, bool required, fp_error *err)
 {
-    if (name == NULL)
+    if (!given(name))
         return required ? fp_error_set(err, FP_ERR_INPUT, "%s: missing", what) : FP_OK;
     return pol_name_find(p, kind, 0, name) < 0 ? unknown(err, what, label, name) : FP_OK;
 }
@@ -239,11 +247,11 @@ int policy_validate_request(const policy *p, const policy_request *req, fp_error
         return rc;
     int c = pol_name_find(p, PK_CATEGORY, 0, req->category);
     const pol_category *cat = &p->categories[c];
-    int role = pol_name_find(p, PK_ROLE, 0, req->subject_role);
+    int role = given(req->subject_role) ? pol_name_find(p, PK_ROLE, 0, req->subject_role) : -1;
     if (role >= 0 && !pol_bit(cat->roles, role))
         return fp_error_set(err, FP_ERR_INPUT, "subject_role: a '%s' flag is not about a %s",
                             cat->name, req->subject_role);
-    if (req->subcategory != NULL) {
+    if (given(req->subcategory)) {
         int s = pol_name_find(p, PK_SUBCATEGORY, 0, req->subcategory);
         if (s < 0)
             return unknown(err, "subcategory", "subcategory", req->subcategory);

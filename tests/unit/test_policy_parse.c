@@ -113,6 +113,17 @@ static void test_sectors_from_certificates(void)
     CHECK(d.allowed);
     CHECK_EQ_INT(d.fields, 1);
     CHECK_EQ_STR(d.withheld_by, "no-consent-no-address");
+    /* An empty string (protobuf's absent value) is the same as NULL. */
+    r.consent = "";
+    policy_decide(p, &r, &d);
+    CHECK(d.allowed);
+    CHECK_EQ_INT(d.fields, 1);
+    r.consent = "given";
+    r.risk = "";
+    r.subject_role = "";
+    policy_decide(p, &r, &d);
+    CHECK(d.allowed);
+    CHECK_EQ_INT(d.fields, 3);
     /* from: any matches a party of any sector, even an unlisted one. */
     policy_request h = { .from = { "a-school", "housing" }, .to = { "a-trust", "health" },
                          .category = "harmful_practice", .subcategory = "fgm",
@@ -155,10 +166,14 @@ static void test_validate_request(void)
     r.subcategory = "fgm";
     CHECK_EQ_INT(policy_validate_request(p, &r, &err), FP_ERR_INPUT);
     CHECK(strstr(err.message, "not a subcategory of 'da_victim'") != NULL);
-    r.subcategory = NULL;
-    r.lawful_basis = NULL;
+    r.subcategory = "";
+    r.consent = "";
+    CHECK_EQ_INT(policy_validate_request(p, &r, &err), FP_OK);
+    r.lawful_basis = "";
     CHECK_EQ_INT(policy_validate_request(p, &r, &err), FP_ERR_INPUT);
     CHECK_EQ_STR(err.message, "lawful_basis: missing");
+    r.lawful_basis = NULL;
+    CHECK_EQ_INT(policy_validate_request(p, &r, &err), FP_ERR_INPUT);
     policy_free(p);
 }
 
