@@ -10,7 +10,15 @@
  *   - a restricted flag reaches only agencies named on it (and allowed by a
  *     rule);
  *   - policy_decide() never allocates and never fails: unknown names simply
- *     match no rule;
+ *     match no rule (a request naming anything the policy does not know is
+ *     "default-deny"); NULL and "" both mean a name is absent;
+ *   - an agency the policy lists under one sector is refused
+ *     ("agency-sector-mismatch") if its certificate names another;
+ *   - among several matching allow rules the first in file order decides;
+ *     break-glass requests match only break-glass rules, and break-glass
+ *     rules match only break-glass requests;
+ *   - deny rules with a field list withhold those fields (decision.withheld,
+ *     withheld_by); when nothing is left the flag is refused by that rule;
  *   - every decision names the rule that made it (rule_id), and the policy
  *     is identified by the SHA-256 of the exact file bytes (policy_hash);
  *   - decision.fields never holds a field outside the deciding rule's list;
