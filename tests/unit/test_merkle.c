@@ -159,6 +159,28 @@ static void test_inclusion_vectors(void)
     }
 }
 
+/* The RFC-text reference in merkle_ref.h (which test_audit_log compares the
+ * store's proofs with) produces exactly the published proofs. */
+static void test_reference_generates_published_proofs(void)
+{
+    unsigned char leaves[8][32], got[MERKLE_MAX_PROOF][32], want[4][32];
+    for (int i = 0; i < 8; i++)
+        ref_leaf(i, leaves[i]);
+    const unsigned char(*d)[32] = (const unsigned char(*)[32])leaves;
+    for (size_t v = 0; v < sizeof INCLUSION / sizeof INCLUSION[0]; v++) {
+        load_path(&INCLUSION[v], want);
+        size_t len = ref_path(INCLUSION[v].a, d, INCLUSION[v].b, got);
+        CHECK_EQ_INT(len, INCLUSION[v].len);
+        CHECK(memcmp(got, want, len * 32) == 0);
+    }
+    for (size_t v = 0; v < sizeof CONSISTENCY / sizeof CONSISTENCY[0]; v++) {
+        load_path(&CONSISTENCY[v], want);
+        size_t len = ref_consistency(CONSISTENCY[v].a, d, CONSISTENCY[v].b, got);
+        CHECK_EQ_INT(len, CONSISTENCY[v].len);
+        CHECK(memcmp(got, want, len * 32) == 0);
+    }
+}
+
 static void test_inclusion_edge_cases(void)
 {
     unsigned char h[32], empty[32];
@@ -292,6 +314,7 @@ int main(void)
     RUN(test_node_hash_is_prefixed_and_ordered);
     RUN(test_reference_roots);
     RUN(test_inclusion_vectors);
+    RUN(test_reference_generates_published_proofs);
     RUN(test_inclusion_edge_cases);
     RUN(test_consistency_vectors);
     RUN(test_consistency_trivial_sizes);
