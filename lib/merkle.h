@@ -22,6 +22,8 @@
 void merkle_leaf_hash(const uint8_t *entry, size_t len, unsigned char out[32]);
 void merkle_node_hash(const unsigned char left[32], const unsigned char right[32],
                       unsigned char out[32]);
+/* "openssl" or "libsodium": whose SHA-256 this build uses (see merkle.c). */
+const char *merkle_sha256_backend(void);
 /* The root of the empty tree, SHA-256(""). */
 void merkle_empty_root(unsigned char out[32]);
 
