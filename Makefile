@@ -40,7 +40,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 GEN     := $(BUILD)/gen
-INCLUDE := -Ilib -Icerts -Ipolicy -Ibroker -Iagents -Icli -I$(GEN)
+INCLUDE := -Ilib -Icerts -Ipolicy -Ibroker -Iagents -Icli -isystem $(GEN)
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(INCLUDE) $(PKG_CFLAGS) $(SHA_FLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 

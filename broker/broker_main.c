@@ -1,7 +1,151 @@
-/* SCAFFOLD: replaced by the real program before landing. */
+/*
+ * flagpost-broker: the partnership's central broker.  Parses options,
+ * opens the broker, runs its loop until SIGTERM/SIGINT, then finishes the
+ * current batch and closes LMDB cleanly.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "cli_options.h"
+
+static volatile int stop_requested;
+
+static void on_stop(int sig)
 {
-    fputs("not built yet\n", stderr);
-    return 1;
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: flagpost-broker --identity DIR --ca DIR --policy FILE --data DIR\n"
+          "                       --bind ENDPOINT [options]\n"
+          "\n"
+          "Runs the partnership's broker: admits agencies by certificate (CURVE + ZAP),\n"
+          "enforces the signed agreement, queues flags durably per recipient, and keeps\n"
+          "the audit trail.\n"
+          "\n"
+          "  --identity DIR     the broker's identity (flagpost ca issue --sector broker)\n"
+          "  --ca DIR           the partnership trust bundle (flagpost ca export)\n"
+          "  --policy FILE      the signed agreement (FILE.sig beside it)\n"
+          "  --data DIR         where queues and the audit trail live (LMDB, created 0700)\n"
+          "  --bind ENDPOINT    where agents connect, e.g. tcp://0.0.0.0:7400\n"
+          "  --skew SECONDS     allowed difference between a sender's clock and ours\n"
+          "                     (default 300)\n"
+          "  --window N         unacknowledged deliveries per agency (default 256)\n"
+          "  --batch N          most messages committed together (default 256)\n"
+          "  --map-size MB      maximum database size (default 8192)\n"
+          "  --log-level LEVEL  error, warn, info (default) or debug\n"
+          "  --help             this text\n",
+          out);
+}
+
+enum { OPT_SKEW = 256, OPT_WINDOW, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL };
+
+static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *err)
+{
+    int64_t v = 0;
+    switch (opt) {
+    case OPT_SKEW:
+        if (cli_parse_int("--skew", arg, 1, 86400, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->skew_ms = v * 1000;
+        return FP_OK;
+    case OPT_WINDOW:
+        if (cli_parse_int("--window", arg, 1, 100000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->delivery_window = (size_t)v;
+        return FP_OK;
+    case OPT_BATCH:
+        if (cli_parse_int("--batch", arg, 1, 100000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->batch_max = (size_t)v;
+        return FP_OK;
+    default:
+        if (cli_parse_int("--map-size", arg, 1, 1 << 20, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->map_size = (size_t)v << 20;
+        return FP_OK;
+    }
+}
+
+static int parse(int argc, char **argv, broker_config *cfg, fp_log *log, fp_error *err)
+{
+    static const struct option opts[] = {
+        {"identity", required_argument, NULL, 'i'}, {"ca", required_argument, NULL, 'c'},
+        {"policy", required_argument, NULL, 'p'},   {"data", required_argument, NULL, 'd'},
+        {"bind", required_argument, NULL, 'b'},     {"skew", required_argument, NULL, OPT_SKEW},
+        {"window", required_argument, NULL, OPT_WINDOW},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"map-size", required_argument, NULL, OPT_MAP_SIZE},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': cfg->identity_dir = optarg; break;
+        case 'c': cfg->ca_dir = optarg; break;
+        case 'p': cfg->policy_path = optarg; break;
+        case 'd': cfg->data_dir = optarg; break;
+        case 'b': cfg->bind_endpoint = optarg; break;
+        case OPT_SKEW:
+        case OPT_WINDOW:
+        case OPT_BATCH:
+        case OPT_MAP_SIZE:
+            if (parse_number(c, optarg, cfg, err) != FP_OK)
+                return FP_ERR_INPUT;
+            break;
+        case OPT_LOG_LEVEL:
+            if ((log->level = log_level_parse(optarg)) < 0)
+                return fp_error_set(err, FP_ERR_INPUT,
+                                    "--log-level: '%s' is not error, warn, info or debug",
+                                    optarg);
+            break;
+        case 'h': usage(stdout); exit(0);
+        default: return fp_error_set(err, FP_ERR_INPUT, "see --help for the options");
+        }
+    }
+    if (optind < argc)
+        return fp_error_set(err, FP_ERR_INPUT, "unexpected argument '%s'", argv[optind]);
+    return FP_OK;
+}
+
+int main(int argc, char **argv)
+{
+    broker_config cfg;
+    broker_config_defaults(&cfg);
+    fp_log log = {.level = LOG_INFO, .program = "flagpost-broker"};
+    fp_error err;
+    fp_error_clear(&err);
+    if (parse(argc, argv, &cfg, &log, &err) != FP_OK) {
+        fprintf(stderr, "flagpost-broker: %s\n", err.message);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "flagpost-broker: libsodium failed to initialise\n");
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    broker *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return 1;
+    int rc = broker_open(b, &cfg, &log, &err);
+    if (rc == FP_OK)
+        rc = broker_run(b, &stop_requested, &err);
+    if (rc != FP_OK)
+        fprintf(stderr, "flagpost-broker: %s\n", err.message);
+    broker_close(b);
+    free(b);
+    return rc == FP_OK ? 0 : (rc == FP_ERR_INPUT ? 2 : 1);
 }

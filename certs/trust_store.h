@@ -5,7 +5,7 @@
  * A bundle directory holds:
  *     ca.pub          the CA's Ed25519 public key (keyfile kind "ca-public")
  *     ca.name         the CA's display name (one line)
- *     certs/*.cert    every certificate the CA issued (SignedCertificate)
+ *     certs/ID-SERIAL.cert  every certificate the CA issued (SignedCertificate)
  *     revoked.crl     the CA-signed revocation list (optional until the
  *                     first revocation)
  * It never contains a secret; trust_store_load() never opens ca.key, so the

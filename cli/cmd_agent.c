@@ -1,11 +1,282 @@
-/* SCAFFOLD: replaced by the module's real implementation before landing. */
+/*
+ * cmd_agent: the commands that talk to a running agent over its local
+ * socket: publish, lookup, inbox, result, status.
+ *
+ * Each builds one JSON request, waits for one JSON answer (REQ/REP), and
+ * prints it: one object for publish/result/status, one line per flag for
+ * lookup and inbox (JSON lines, easy for scripts).  An error answer is
+ * printed on stderr as the agent worded it, naming the field at fault.
+ */
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cli_options.h"
 #include "commands.h"
+#include "fileio.h"
+#include "flag_json.h"
+
+#define DEFAULT_TIMEOUT_MS 15000
+
+static int fail(const char *message)
+{
+    fprintf(stderr, "flagpost: %s\n", message);
+    return CLI_FAILED;
+}
+
+/* Send request, wait for the answer; *reply is NULL on failure (reported). */
+static int exchange(const char *endpoint, json_t *request, int timeout_ms, json_t **reply)
+{
+    *reply = NULL;
+    char *text = json_dumps(request, JSON_COMPACT);
+    if (text == NULL)
+        return fail("out of memory");
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_REQ);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    int rc = CLI_FAILED;
+    if (zmq_connect(sock, endpoint) != 0) {
+        fprintf(stderr, "flagpost: --agent %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+    } else if (zmq_send(sock, text, strlen(text), 0) < 0) {
+        fprintf(stderr, "flagpost: cannot send to the agent at %s\n", endpoint);
+    } else {
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, timeout_ms) == 1) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, sock, 0) >= 0) {
+                json_error_t jerr;
+                *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &jerr);
+                rc = *reply != NULL ? CLI_OK : fail("the agent sent a malformed answer");
+            }
+            zmq_msg_close(&m);
+        } else {
+            fprintf(stderr,
+                    "flagpost: the agent at %s did not answer within %d s; is flagpost-agent "
+                    "running, and is this its --socket?\n",
+                    endpoint, timeout_ms / 1000);
+        }
+    }
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    free(text);
+    return rc;
+}
+
+/* Print an error answer; returns the exit status for it. */
+static int report_error(json_t *reply)
+{
+    json_t *e = json_object_get(reply, "error");
+    if (!json_is_string(e))
+        return CLI_OK;
+    fprintf(stderr, "flagpost: %s\n", json_string_value(e));
+    return CLI_FAILED;
+}
+
+static void print_json(json_t *v, size_t flags)
+{
+    char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
+    if (s != NULL) {
+        puts(s);
+        free(s);
+    }
+}
+
+static int print_flag_lines(json_t *reply)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(reply, "flags"), i, f) print_json(f, JSON_COMPACT);
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- publish */
+
+static int read_flag(const char *path, json_t **out)
+{
+    json_error_t jerr;
+    if (strcmp(path, "-") == 0) {
+        *out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+    } else {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        fp_error err;
+        if (fileio_read_all(path, FLAG_MAX_JSON_BYTES, &buf, &len, &err) != FP_OK)
+            return fail(err.message);
+        *out = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        free(buf);
+    }
+    if (*out == NULL) {
+        fprintf(stderr, "flagpost: %s: malformed JSON at line %d, column %d: %s\n", path,
+                jerr.line, jerr.column, jerr.text);
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
+static int do_publish(const char *endpoint, int argc, char **argv, int timeout)
+{
+    if (argc != 2)
+        return fail("usage: flagpost --agent ENDPOINT publish FILE|-");
+    json_t *flag = NULL;
+    if (read_flag(argv[1], &flag) != CLI_OK)
+        return CLI_FAILED;
+    json_t *req = json_pack("{s:s, s:o}", "op", "publish", "flag", flag);
+    json_t *reply = NULL;
+    int rc = exchange(endpoint, req, timeout, &reply);
+    json_decref(req);
+    if (rc != CLI_OK)
+        return rc;
+    rc = report_error(reply);
+    if (rc == CLI_OK) {
+        print_json(reply, JSON_INDENT(2));
+        const char *status = json_string_value(json_object_get(reply, "status"));
+        if (status != NULL && strcmp(status, "refused") == 0)
+            rc = CLI_FAILED;
+    }
+    json_decref(reply);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+static int do_lookup(const char *endpoint, int argc, char **argv, int timeout)
+{
+    static const struct option opts[] = {
+        {"nhs", required_argument, NULL, 'n'},  {"name", required_argument, NULL, 'N'},
+        {"dob", required_argument, NULL, 'd'},  {"postcode", required_argument, NULL, 'p'},
+        {"uprn", required_argument, NULL, 'u'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    json_t *req = json_pack("{s:s}", "op", "lookup");
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            puts("usage: flagpost --agent ENDPOINT lookup [--nhs N] [--name NAME --dob DATE]\n"
+                 "                [--postcode PC] [--uprn U]\n"
+                 "Prints, one JSON object per line, every flag this agency holds on the\n"
+                 "subject. Each flag shown is reported to the broker as a view.");
+            json_decref(req);
+            return CLI_OK;
+        }
+        if (c == '?') {
+            json_decref(req);
+            return CLI_USAGE;
+        }
+        const char *key = c == 'n' ? "nhs" : c == 'N' ? "name" : c == 'd' ? "dob"
+                        : c == 'p' ? "postcode" : "uprn";
+        json_object_set_new(req, key, json_string(optarg));
+    }
+    if (json_object_size(req) == 1) {
+        json_decref(req);
+        return fail("lookup needs --nhs, --name with --dob, --postcode or --uprn");
+    }
+    json_t *reply = NULL;
+    int rc = exchange(endpoint, req, timeout, &reply);
+    json_decref(req);
+    if (rc != CLI_OK)
+        return rc;
+    rc = report_error(reply);
+    if (rc == CLI_OK)
+        rc = print_flag_lines(reply);
+    json_decref(reply);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- others */
+
+static int do_simple(const char *endpoint, json_t *req, int timeout, bool lines)
+{
+    json_t *reply = NULL;
+    int rc = exchange(endpoint, req, timeout, &reply);
+    json_decref(req);
+    if (rc != CLI_OK)
+        return rc;
+    rc = report_error(reply);
+    if (rc == CLI_OK) {
+        if (lines)
+            print_flag_lines(reply);
+        else
+            print_json(reply, JSON_INDENT(2));
+    }
+    json_decref(reply);
+    return rc;
+}
+
+static int do_inbox(const char *endpoint, int argc, char **argv, int timeout)
+{
+    int64_t limit = 50;
+    fp_error err;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            if (cli_parse_int("--limit", argv[++i], 1, 10000, &limit, &err) != FP_OK)
+                return fail(err.message);
+        } else if (strcmp(argv[i], "--help") == 0) {
+            puts("usage: flagpost --agent ENDPOINT inbox [--limit N]\n"
+                 "Prints the newest received flags, one JSON object per line (default 50).");
+            return CLI_OK;
+        } else {
+            fprintf(stderr, "flagpost: inbox: unknown option '%s'\n", argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    return do_simple(endpoint, json_pack("{s:s, s:I}", "op", "inbox", "limit", (json_int_t)limit),
+                     timeout, true);
+}
+
+static void agent_usage(void)
+{
+    puts("usage: flagpost --agent ipc://PATH COMMAND [ARGS]\n"
+         "  publish FILE|-     publish a flag (JSON; see docs/flags.md)\n"
+         "  lookup --nhs N | --name NAME --dob DATE | --postcode PC | --uprn U\n"
+         "  inbox [--limit N]  newest received flags\n"
+         "  result MESSAGE_ID  decisions for an earlier publish\n"
+         "  status             connection, queues and policy of the agent\n"
+         "Options before COMMAND: --agent ENDPOINT (or $FLAGPOST_AGENT).\n"
+         "Set FLAGPOST_TIMEOUT (seconds, default 15) to wait longer for the agent.");
+}
+
 int cmd_agent(const char *endpoint, const char *command, int argc, char **argv)
 {
-    (void)endpoint;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "flagpost: unknown command '%s' (try flagpost --help)\n", command);
-    return CLI_USAGE;
+    static const char *const known[] = {"publish", "lookup", "inbox", "result", "status", NULL};
+    bool is_known = false;
+    for (size_t i = 0; known[i] != NULL; i++)
+        is_known |= strcmp(command, known[i]) == 0;
+    if (!is_known) {
+        fprintf(stderr, "flagpost: unknown command '%s' (try flagpost --help)\n", command);
+        return CLI_USAGE;
+    }
+    if (argc > 1 && strcmp(argv[1], "--help") == 0 && strcmp(command, "lookup") != 0 &&
+        strcmp(command, "inbox") != 0) {
+        agent_usage();
+        return CLI_OK;
+    }
+    if (endpoint == NULL || endpoint[0] == '\0') {
+        fprintf(stderr, "flagpost: %s needs the agent's socket: --agent ipc://PATH (or set "
+                        "FLAGPOST_AGENT)\n", command);
+        return CLI_USAGE;
+    }
+    int timeout = DEFAULT_TIMEOUT_MS;
+    const char *t = getenv("FLAGPOST_TIMEOUT");
+    int64_t secs;
+    if (t != NULL && cli_parse_int("FLAGPOST_TIMEOUT", t, 1, 3600, &secs, NULL) == FP_OK)
+        timeout = (int)secs * 1000;
+    if (strcmp(command, "publish") == 0)
+        return do_publish(endpoint, argc, argv, timeout);
+    if (strcmp(command, "lookup") == 0)
+        return do_lookup(endpoint, argc, argv, timeout);
+    if (strcmp(command, "inbox") == 0)
+        return do_inbox(endpoint, argc, argv, timeout);
+    if (strcmp(command, "result") == 0) {
+        if (argc != 2)
+            return fail("usage: flagpost --agent ENDPOINT result MESSAGE_ID");
+        return do_simple(endpoint,
+                         json_pack("{s:s, s:s}", "op", "result", "message_id", argv[1]),
+                         timeout, false);
+    }
+    return do_simple(endpoint, json_pack("{s:s}", "op", "status"), timeout, false);
 }

@@ -29,6 +29,14 @@ int store_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
 /* Record an LMDB failure rc while doing `what`; returns the fp status. */
 int store_fail(fp_error *err, int rc, const char *what);
 
+/* An MDB_val over caller memory.  LMDB's MDB_val is not const-qualified,
+ * but LMDB never writes through a key or a value it is given to store. */
+static inline MDB_val store_val(const void *data, size_t len)
+{
+    MDB_val v = {.mv_size = len, .mv_data = (void *)(uintptr_t)data};
+    return v;
+}
+
 /* Big-endian u64 keys sort numerically under LMDB's default memcmp order. */
 void store_put_u64(unsigned char out[8], uint64_t v);
 uint64_t store_get_u64(const unsigned char in[8]);

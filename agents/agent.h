@@ -1,0 +1,99 @@
+/*
+ * agent: one agency's flagpost agent.  It holds the agency's keys, its
+ * durable outbox, its store of received flags, and serves the agency's own
+ * systems on a local socket.
+ *
+ * One thread, one event loop (agent_run): it polls the broker connection
+ * and the local socket, and runs timers for heartbeats and resends.  A flag
+ * moves through the agent in one direction per path:
+ *   publishing:  local_api -> flag_json -> publisher (policy, pseudonyms,
+ *                seal) -> agent_store outbox (commit) -> outbox (sign, send)
+ *                -> broker's PublishResult -> outbox (record, answer caller)
+ *   receiving:   broker Deliver -> receiver (verify, policy, open, check
+ *                fields) -> agent_store (commit) -> DeliveryAck
+ *   looking up:  local_api -> lookup (pseudonyms, store, open) -> reply,
+ *                then a signed view report through the outbox
+ * The struct is shared by those modules (they are the agent's parts), and
+ * owned by agent_main.
+ */
+#ifndef FLAGPOST_AGENT_H
+#define FLAGPOST_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent_store.h"
+#include "fp_error.h"
+#include "identity.h"
+#include "log.h"
+#include "payload.h"
+#include "policy.h"
+#include "trust_store.h"
+
+typedef struct agent_config {
+    const char *identity_dir;
+    const char *ca_dir;
+    const char *policy_path;
+    const char *data_dir;
+    const char *broker_endpoint;    /* tcp://host:port */
+    const char *socket_endpoint;    /* ipc://PATH for the agency's systems */
+    int64_t publish_wait_ms;        /* wait this long for the broker before answering "pending" */
+    int64_t heartbeat_ms;
+    int64_t resend_min_ms;
+    int64_t resend_max_ms;
+    size_t map_size;
+} agent_config;
+
+void agent_config_defaults(agent_config *cfg);
+
+/* A publish call waiting for the broker's answer. */
+typedef struct agent_waiter {
+    unsigned char message_id[16];
+    unsigned char client[256];      /* local API routing frames */
+    size_t client_len;
+    int64_t deadline_ms;
+    bool used;
+} agent_waiter;
+
+#define AGENT_MAX_WAITERS 256
+
+typedef struct outbox_tracker outbox_tracker;
+
+typedef struct agent {
+    agent_config cfg;
+    fp_log log;
+    identity id;
+    trust_store *trust;
+    policy *policy;
+    box_cache *boxes;
+    agent_store *store;
+    void *zmq;
+    void *broker;                   /* DEALER, CURVE client */
+    void *api;                      /* ROUTER on the local socket */
+    void *monitor;                  /* PAIR: broker socket events */
+    agent_waiter waiters[AGENT_MAX_WAITERS];
+    outbox_tracker *tracker;
+    int64_t last_heard_ms;          /* last message from the broker */
+    int64_t next_hello_ms;
+    int64_t next_resend_ms;
+    int64_t resend_interval_ms;
+    bool broker_up;
+    uint64_t stats_published, stats_received, stats_rejected, stats_views;
+} agent;
+
+/* Load keys, trust, policy and store; bind and connect.  Errors name the
+ * file or option at fault. */
+int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *err);
+void agent_close(agent *a);
+
+/* Run until *stop becomes non-zero (set from a signal handler). */
+int agent_run(agent *a, volatile int *stop, fp_error *err);
+
+/* Send a protobuf ToBroker (no-op with a log line if the broker is away). */
+int agent_send_to_broker(agent *a, const Flagpost__ToBroker *msg);
+
+/* The sector of an agency from its certificate (NULL if unknown/invalid). */
+const char *agent_sector_of(const agent *a, const char *agency_id, int64_t now);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * agent_store: everything an agent keeps on disk, in one LMDB environment.
+ *
+ *   outbox     message id -> OutboxRecord   what this agency published, from
+ *                                           the moment the publish call
+ *                                           returned, with the broker's answer
+ *   pending    message id -> ""             the outbox records still waiting
+ *                                           for the broker, so resending
+ *                                           never scans the whole history
+ *   flags      flag id -> StoredFlag        flags received (latest version)
+ *   subjects   kind||pseudonym -> flag id   (dupsort) the lookup index
+ *   inbox      u64 arrival seq -> flag id   arrival order, for `inbox`
+ *   received   message id -> u64 time       every delivery already stored,
+ *                                           so a redelivery is a no-op
+ *   meta       name -> value                counters
+ *
+ * Callers group work into transactions (agent_store_begin/commit) so a
+ * batch of deliveries costs one fsync and a flag, its index entries and its
+ * dedupe record commit together or not at all.
+ */
+#ifndef FLAGPOST_AGENT_STORE_H
+#define FLAGPOST_AGENT_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flagpost.pb-c.h"
+#include "fp_error.h"
+#include "pseudonym.h"
+
+typedef struct agent_store agent_store;
+
+int agent_store_open(agent_store **out, const char *dir, size_t map_size, fp_error *err);
+void agent_store_close(agent_store *s);
+
+int agent_store_begin(agent_store *s, bool write, MDB_txn **txn, fp_error *err);
+int agent_store_commit(MDB_txn *txn, fp_error *err);   /* always ends txn */
+void agent_store_abort(MDB_txn *txn);
+
+/* ---- outbox ---- */
+/* Writes the record and keeps the pending index in step with its state. */
+int agent_store_outbox_put(agent_store *s, MDB_txn *txn, const Flagpost__OutboxRecord *rec,
+                           fp_error *err);
+/* *out must be freed with flagpost__outbox_record__free_unpacked. */
+int agent_store_outbox_get(agent_store *s, MDB_txn *txn, const uint8_t id[16],
+                           Flagpost__OutboxRecord **out, fp_error *err);
+typedef int (*agent_store_outbox_fn)(void *ctx, const Flagpost__OutboxRecord *rec);
+/* Visit every record still pending (fn returns non-zero to stop). */
+int agent_store_outbox_pending(agent_store *s, MDB_txn *txn, agent_store_outbox_fn fn,
+                               void *ctx, fp_error *err);
+int agent_store_outbox_count(agent_store *s, MDB_txn *txn, size_t *pending, size_t *total);
+
+/* ---- received flags ---- */
+bool agent_store_seen(agent_store *s, MDB_txn *txn, const uint8_t msg_id[16]);
+/* Store a verified delivery: the flag record, its subject index entries,
+ * its inbox position and the dedupe record. */
+int agent_store_flag_put(agent_store *s, MDB_txn *txn, const Flagpost__StoredFlag *flag,
+                         const Flagpost__FlagBody *body, fp_error *err);
+/* Record a delivery that was rejected so a redelivery is not re-examined. */
+int agent_store_mark_seen(agent_store *s, MDB_txn *txn, const uint8_t msg_id[16],
+                          fp_error *err);
+int agent_store_flag_get(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                         Flagpost__StoredFlag **out, fp_error *err);
+
+/* Visit each distinct flag indexed under any of the pseudonyms. */
+typedef int (*agent_store_flag_fn)(void *ctx, const Flagpost__StoredFlag *flag);
+int agent_store_lookup(agent_store *s, MDB_txn *txn, const pseudonym *ps, size_t count,
+                       agent_store_flag_fn fn, void *ctx, fp_error *err);
+/* Newest first, at most limit flags. */
+int agent_store_inbox(agent_store *s, MDB_txn *txn, size_t limit, agent_store_flag_fn fn,
+                      void *ctx, fp_error *err);
+int agent_store_flag_count(agent_store *s, MDB_txn *txn, size_t *count);
+
+#endif

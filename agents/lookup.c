@@ -1,0 +1,288 @@
+/*
+ * lookup: flags held on a subject, and the view reports they cause.
+ * See lookup.h.
+ *
+ * The store keeps each flag sealed as delivered; opening it here means a
+ * copied database file shows metadata but no field values without the
+ * agency's box key.
+ */
+#include "lookup.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "outbox.h"
+#include "timefmt.h"
+
+typedef struct opened {
+    Flagpost__SignedEnvelope *se;
+    Flagpost__Envelope *env;
+    Flagpost__FlagBody *body;
+    Flagpost__RecipientPart *part;
+    Flagpost__Payload *payload;
+} opened;
+
+static void opened_free(opened *o)
+{
+    if (o->payload)
+        payload_free(o->payload);
+    if (o->part)
+        flagpost__recipient_part__free_unpacked(o->part, NULL);
+    if (o->body)
+        flagpost__flag_body__free_unpacked(o->body, NULL);
+    if (o->env)
+        flagpost__envelope__free_unpacked(o->env, NULL);
+    if (o->se)
+        flagpost__signed_envelope__free_unpacked(o->se, NULL);
+}
+
+/* The payload was written with one of the sender's box keys; after a key
+ * rotation that may be an older certificate's. */
+static Flagpost__Payload *open_payload(agent *a, const char *sender,
+                                       const Flagpost__RecipientPart *part)
+{
+    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        Flagpost__Payload *p = NULL;
+        if (strcmp(c->agency_id, sender) == 0 &&
+            payload_open(a->boxes, c->box_public, part, &p, NULL) == FP_OK)
+            return p;
+    }
+    return NULL;
+}
+
+static int open_flag(agent *a, const Flagpost__StoredFlag *f, opened *o)
+{
+    memset(o, 0, sizeof *o);
+    o->se = flagpost__signed_envelope__unpack(NULL, f->signed_envelope.len,
+                                              f->signed_envelope.data);
+    if (o->se)
+        o->env = flagpost__envelope__unpack(NULL, o->se->envelope.len, o->se->envelope.data);
+    if (o->env)
+        o->body = flagpost__flag_body__unpack(NULL, o->env->body.len, o->env->body.data);
+    o->part = flagpost__recipient_part__unpack(NULL, f->part.len, f->part.data);
+    if (o->body == NULL || o->part == NULL)
+        return FP_ERR_IO;
+    o->payload = open_payload(a, f->sender, o->part);
+    return FP_OK;
+}
+
+static const char *state_name(Flagpost__FlagState s)
+{
+    switch (s) {
+    case FLAGPOST__FLAG_STATE__FLAG_ACTIVE: return "active";
+    case FLAGPOST__FLAG_STATE__FLAG_SUPERSEDED: return "superseded";
+    case FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN: return "withdrawn";
+    case FLAGPOST__FLAG_STATE__FLAG_EXPIRED: return "expired";
+    default: return "unknown";
+    }
+}
+
+static void set_date(json_t *obj, const char *key, int64_t unix_s)
+{
+    if (unix_s == 0)
+        return;
+    char buf[TIMEFMT_ISO_LEN];
+    timefmt_date(unix_s, buf);
+    json_object_set_new(obj, key, json_string(buf));
+}
+
+static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *o)
+{
+    char id[33], msg[33], when[TIMEFMT_ISO_LEN];
+    envelope_id_hex(f->flag_id.data, f->flag_id.len, id);
+    envelope_id_hex(f->message_id.data, f->message_id.len, msg);
+    timefmt_iso_ms(f->received_ms, when);
+    const cert_info *from = trust_store_by_agency(a->trust, f->sender, 0, NULL);
+    const Flagpost__FlagBody *b = o->body;
+    json_t *j = json_object();
+    json_object_set_new(j, "flag_id", json_string(id));
+    json_object_set_new(j, "version", json_integer(f->version));
+    json_object_set_new(j, "message_id", json_string(msg));
+    json_object_set_new(j, "from", json_string(f->sender));
+    if (from != NULL)
+        json_object_set_new(j, "from_name", json_string(from->display_name));
+    json_object_set_new(j, "category", json_string(b->category));
+    if (b->subcategory[0])
+        json_object_set_new(j, "subcategory", json_string(b->subcategory));
+    json_object_set_new(j, "purpose", json_string(b->purpose));
+    json_object_set_new(j, "lawful_basis", json_string(b->lawful_basis));
+    json_object_set_new(j, "consent", json_string(b->consent));
+    json_object_set_new(j, "risk", json_string(b->risk));
+    json_object_set_new(j, "role", json_string(b->subject_role));
+    json_object_set_new(j, "restricted", json_boolean(b->restricted));
+    if (b->break_glass)
+        json_object_set_new(j, "break_glass", json_true());
+    json_object_set_new(j, "received_at", json_string(when));
+    set_date(j, "review_date", b->review_at);
+    set_date(j, "expires", b->expires_at);
+    json_object_set_new(j, "state", json_string(state_name(f->state)));
+    if (f->state_reason[0])
+        json_object_set_new(j, "state_reason", json_string(f->state_reason));
+    json_t *fields = json_object();
+    if (o->payload != NULL)
+        for (size_t i = 0; i < o->payload->n_fields; i++)
+            json_object_set_new(fields, o->payload->fields[i]->name,
+                                json_string(o->payload->fields[i]->value));
+    else
+        json_object_set_new(j, "error", json_string("payload could not be opened"));
+    json_object_set_new(j, "fields", fields);
+    return j;
+}
+
+static void remember_view(lookup_views *v, const Flagpost__StoredFlag *f, const opened *o)
+{
+    if (v == NULL)
+        return;
+    if (v->count == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 8;
+        lookup_view *items = realloc(v->items, cap * sizeof *items);
+        if (items == NULL)
+            return;
+        v->items = items;
+        v->cap = cap;
+    }
+    lookup_view *lv = &v->items[v->count++];
+    memset(lv, 0, sizeof *lv);
+    memcpy(lv->flag_id, f->flag_id.data, 16);
+    memcpy(lv->message_id, f->message_id.data, 16);
+    lv->version = f->version;
+    snprintf(lv->sender, sizeof lv->sender, "%s", f->sender);
+    snprintf(lv->category, sizeof lv->category, "%s", o->body->category);
+    for (size_t i = 0; i < o->body->n_subject && i < PSEUDONYM_MAX; i++) {
+        const Flagpost__Pseudonym *p = o->body->subject[i];
+        if (p->value.len != PSEUDONYM_LEN)
+            continue;
+        lv->subject[lv->subject_count].kind = p->kind;
+        memcpy(lv->subject[lv->subject_count++].value, p->value.data, PSEUDONYM_LEN);
+    }
+}
+
+typedef struct collect_ctx {
+    agent *a;
+    json_t *out;
+    lookup_views *views;
+} collect_ctx;
+
+static int collect(void *ctx, const Flagpost__StoredFlag *f)
+{
+    collect_ctx *c = ctx;
+    opened o;
+    if (open_flag(c->a, f, &o) == FP_OK) {
+        json_array_append_new(c->out, flag_json(c->a, f, &o));
+        remember_view(c->views, f, &o);
+    }
+    opened_free(&o);
+    return 0;
+}
+
+int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
+                      lookup_views *views, fp_error *err)
+{
+    pseudonym ps[PSEUDONYM_MAX];
+    size_t n = 0;
+    int rc = pseudonym_derive(a->id.linkage_key, ids, "lookup", ps, &n, err);
+    if (rc != FP_OK)
+        return rc;
+    MDB_txn *txn;
+    if ((rc = agent_store_begin(a->store, false, &txn, err)) != FP_OK)
+        return rc;
+    collect_ctx c = {.a = a, .out = out, .views = views};
+    rc = agent_store_lookup(a->store, txn, ps, n, collect, &c, err);
+    agent_store_abort(txn);
+    return rc;
+}
+
+int lookup_inbox(agent *a, size_t limit, json_t *out, fp_error *err)
+{
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, false, &txn, err);
+    if (rc != FP_OK)
+        return rc;
+    collect_ctx c = {.a = a, .out = out, .views = NULL};
+    rc = agent_store_inbox(a->store, txn, limit, collect, &c, err);
+    agent_store_abort(txn);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- views */
+
+static int view_record(agent *a, MDB_txn *txn, const lookup_view *v,
+                       Flagpost__OutboxRecord *rec_out, uint8_t **body_out, fp_error *err)
+{
+    Flagpost__ViewBody vb = FLAGPOST__VIEW_BODY__INIT;
+    Flagpost__Pseudonym subj[PSEUDONYM_MAX], *subj_ptrs[PSEUDONYM_MAX];
+    for (size_t i = 0; i < v->subject_count; i++) {
+        flagpost__pseudonym__init(&subj[i]);
+        subj[i].kind = (Flagpost__PseudonymKind)v->subject[i].kind;
+        subj[i].value.data = (uint8_t *)(uintptr_t)v->subject[i].value;
+        subj[i].value.len = PSEUDONYM_LEN;
+        subj_ptrs[i] = &subj[i];
+    }
+    vb.flag_id.data = (uint8_t *)(uintptr_t)v->flag_id;
+    vb.flag_id.len = 16;
+    vb.version = v->version;
+    vb.original_message_id.data = (uint8_t *)(uintptr_t)v->message_id;
+    vb.original_message_id.len = 16;
+    vb.original_sender = (char *)(uintptr_t)v->sender;
+    vb.category = (char *)(uintptr_t)v->category;
+    vb.subject = subj_ptrs;
+    vb.n_subject = v->subject_count;
+    size_t len = flagpost__view_body__get_packed_size(&vb);
+    *body_out = malloc(len ? len : 1);
+    if (*body_out == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    flagpost__view_body__pack(&vb, *body_out);
+
+    flagpost__outbox_record__init(rec_out);
+    rec_out->message_id.data = malloc(16);
+    if (rec_out->message_id.data == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    envelope_new_id(rec_out->message_id.data);
+    rec_out->message_id.len = 16;
+    rec_out->type = FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW;
+    rec_out->body.data = *body_out;
+    rec_out->body.len = len;
+    rec_out->accepted_ms = envelope_now_ms();
+    rec_out->state = FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
+    rec_out->policy_hash.data = (uint8_t *)(uintptr_t)policy_hash(a->policy);
+    rec_out->policy_hash.len = 32;
+    return agent_store_outbox_put(a->store, txn, rec_out, err);
+}
+
+void lookup_report_views(agent *a, lookup_views *views)
+{
+    if (views->count == 0) {
+        free(views->items);
+        return;
+    }
+    Flagpost__OutboxRecord *recs = calloc(views->count, sizeof *recs);
+    uint8_t **bodies = calloc(views->count, sizeof *bodies);
+    fp_error err;
+    MDB_txn *txn = NULL;
+    int rc = recs && bodies ? agent_store_begin(a->store, true, &txn, &err) : FP_ERR_IO;
+    for (size_t i = 0; rc == FP_OK && i < views->count; i++)
+        rc = view_record(a, txn, &views->items[i], &recs[i], &bodies[i], &err);
+    if (rc == FP_OK)
+        rc = agent_store_commit(txn, &err);
+    else if (txn != NULL)
+        agent_store_abort(txn);
+    if (rc != FP_OK)
+        log_event(&a->log, LOG_ERROR, "view-report-failed", "error=\"%s\"",
+                  rc == FP_ERR_IO && !recs ? "out of memory" : err.message);
+    for (size_t i = 0; recs && bodies && i < views->count; i++) {
+        if (rc == FP_OK) {
+            outbox_send(a, &recs[i], NULL);   /* if the broker is away, the resend loop sends it */
+            a->stats_views++;
+        }
+        free(recs[i].message_id.data);
+        free(bodies[i]);
+    }
+    free(recs);
+    free(bodies);
+    free(views->items);
+    views->items = NULL;
+    views->count = views->cap = 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * lookup: answering "what does this agency hold on this person or
+ * address?" from the agent's own store, at the point of contact.
+ *
+ * Results are built as JSON objects with each flag's metadata, who sent it,
+ * and the field values opened from its sealed payload.  Every flag a lookup
+ * returns is reported to the broker as a signed view event (through the
+ * outbox, so it survives a broker outage); the audit trail records it and,
+ * where the rule says so, the sending agency is told.
+ */
+#ifndef FLAGPOST_LOOKUP_H
+#define FLAGPOST_LOOKUP_H
+
+#include <jansson.h>
+
+#include "agent.h"
+
+/* What a view report needs to know about one flag that was shown. */
+typedef struct lookup_view {
+    unsigned char flag_id[16];
+    unsigned char message_id[16];
+    uint32_t version;
+    char sender[64];
+    char category[64];
+    pseudonym subject[PSEUDONYM_MAX];
+    size_t subject_count;
+} lookup_view;
+
+typedef struct lookup_views {
+    lookup_view *items;
+    size_t count;
+    size_t cap;
+} lookup_views;
+
+/* Append one object per matching flag to out (a JSON array) and, when
+ * views is non-NULL, remember each flag shown. */
+int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
+                      lookup_views *views, fp_error *err);
+
+/* The newest `limit` received flags, newest first. */
+int lookup_inbox(agent *a, size_t limit, json_t *out, fp_error *err);
+
+/* Commit and send a signed view event for each flag shown; frees views. */
+void lookup_report_views(agent *a, lookup_views *views);
+
+#endif

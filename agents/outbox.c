@@ -1,0 +1,257 @@
+/*
+ * outbox: sending, resending and settling outbox records.  See outbox.h.
+ *
+ * The tracker remembers, in memory only, when each pending message was
+ * last sent, so the periodic resend skips messages that are merely in
+ * flight.  Losing it (a restart) only means one early resend: the store is
+ * the truth, the tracker a courtesy to the broker.
+ */
+#include "outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "local_api.h"
+
+#define TRACKER_INITIAL 1024
+#define RESEND_BATCH 512
+
+typedef struct tracker_slot {
+    unsigned char id[16];
+    int64_t sent_ms;     /* 0: empty, -1: deleted */
+} tracker_slot;
+
+struct outbox_tracker {
+    tracker_slot *slots;
+    size_t cap;          /* power of two */
+    size_t used;         /* live + deleted */
+};
+
+int outbox_tracker_new(outbox_tracker **out)
+{
+    outbox_tracker *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return FP_ERR_IO;
+    t->slots = calloc(TRACKER_INITIAL, sizeof *t->slots);
+    if (t->slots == NULL) {
+        free(t);
+        return FP_ERR_IO;
+    }
+    t->cap = TRACKER_INITIAL;
+    *out = t;
+    return FP_OK;
+}
+
+void outbox_tracker_free(outbox_tracker *t)
+{
+    if (t == NULL)
+        return;
+    free(t->slots);
+    free(t);
+}
+
+static size_t slot_of(const outbox_tracker *t, const unsigned char id[16])
+{
+    uint64_t h;
+    memcpy(&h, id, sizeof h);   /* ids are random: their bytes are a hash */
+    return (size_t)h & (t->cap - 1);
+}
+
+static tracker_slot *tracker_find(outbox_tracker *t, const unsigned char id[16])
+{
+    for (size_t i = slot_of(t, id), n = 0; n < t->cap; i = (i + 1) & (t->cap - 1), n++) {
+        if (t->slots[i].sent_ms == 0)
+            return NULL;
+        if (t->slots[i].sent_ms > 0 && memcmp(t->slots[i].id, id, 16) == 0)
+            return &t->slots[i];
+    }
+    return NULL;
+}
+
+static void tracker_grow(outbox_tracker *t);
+
+static void tracker_set(outbox_tracker *t, const unsigned char id[16], int64_t when)
+{
+    tracker_slot *s = tracker_find(t, id);
+    if (s != NULL) {
+        s->sent_ms = when;
+        return;
+    }
+    if ((t->used + 1) * 2 > t->cap)
+        tracker_grow(t);
+    size_t i = slot_of(t, id);
+    while (t->slots[i].sent_ms > 0)
+        i = (i + 1) & (t->cap - 1);
+    if (t->slots[i].sent_ms == 0)
+        t->used++;
+    memcpy(t->slots[i].id, id, 16);
+    t->slots[i].sent_ms = when;
+}
+
+static void tracker_grow(outbox_tracker *t)
+{
+    tracker_slot *old = t->slots;
+    size_t old_cap = t->cap;
+    size_t cap = old_cap * 2;
+    tracker_slot *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return;   /* keep working with the old table; resends just happen sooner */
+    t->slots = slots;
+    t->cap = cap;
+    t->used = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].sent_ms > 0)
+            tracker_set(t, old[i].id, old[i].sent_ms);
+    free(old);
+}
+
+static void tracker_forget(outbox_tracker *t, const unsigned char id[16])
+{
+    tracker_slot *s = tracker_find(t, id);
+    if (s != NULL)
+        s->sent_ms = -1;
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static int sign_envelope(agent *a, const Flagpost__OutboxRecord *rec,
+                         Flagpost__SignedEnvelope *signed_env, fp_error *err)
+{
+    Flagpost__Envelope env = FLAGPOST__ENVELOPE__INIT;
+    env.wire_version = ENVELOPE_WIRE_VERSION;
+    env.message_id = rec->message_id;
+    env.type = rec->type;
+    env.sender = a->id.cert.agency_id;
+    env.created_ms = envelope_now_ms();
+    env.policy_hash = rec->policy_hash;
+    env.body = rec->body;
+    return envelope_sign(&env, a->id.sign_secret, signed_env, err);
+}
+
+int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err)
+{
+    if (!a->broker_up)
+        return fp_error_set(err, FP_ERR_UNAVAILABLE, "the broker is not connected");
+    Flagpost__SignedEnvelope signed_env;
+    int rc = sign_envelope(a, rec, &signed_env, err);
+    if (rc != FP_OK)
+        return rc;
+    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
+    Flagpost__Publish publish = FLAGPOST__PUBLISH__INIT;
+    if (rec->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG) {
+        publish.signed_ = &signed_env;
+        publish.parts = rec->parts;
+        publish.n_parts = rec->n_parts;
+        msg.kind_case = FLAGPOST__TO_BROKER__KIND_PUBLISH;
+        msg.publish = &publish;
+    } else {
+        msg.kind_case = FLAGPOST__TO_BROKER__KIND_EVENT;
+        msg.event = &signed_env;
+    }
+    rc = agent_send_to_broker(a, &msg);
+    envelope_signed_release(&signed_env);
+    if (rc != FP_OK)
+        return fp_error_set(err, FP_ERR_UNAVAILABLE, "the broker is not connected");
+    tracker_set(a->tracker, rec->message_id.data, envelope_now_ms());
+    return FP_OK;
+}
+
+/* ---------------------------------------------------------------- results */
+
+static Flagpost__OutboxState state_for(Flagpost__ResultStatus status)
+{
+    return status == FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED
+               ? FLAGPOST__OUTBOX_STATE__OUTBOX_DONE
+               : FLAGPOST__OUTBOX_STATE__OUTBOX_REFUSED;
+}
+
+static int settle(agent *a, const Flagpost__PublishResult *res, fp_error *err)
+{
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, true, &txn, err);
+    if (rc != FP_OK)
+        return rc;
+    Flagpost__OutboxRecord *rec = NULL;
+    rc = agent_store_outbox_get(a->store, txn, res->message_id.data, &rec, err);
+    if (rc != FP_OK || rec->state != FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING) {
+        /* Unknown, or already settled by an earlier answer: nothing to do. */
+        if (rec != NULL)
+            flagpost__outbox_record__free_unpacked(rec, NULL);
+        agent_store_abort(txn);
+        return FP_OK;
+    }
+    /* Swap in the broker's answer; the unpacked record owns the old one. */
+    Flagpost__PublishResult *old = rec->result;
+    Flagpost__OutboxState old_state = rec->state;
+    rec->result = (Flagpost__PublishResult *)(uintptr_t)res;
+    rec->state = state_for(res->status);
+    rc = agent_store_outbox_put(a->store, txn, rec, err);
+    if (rc == FP_OK)
+        rc = agent_store_commit(txn, err);
+    else
+        agent_store_abort(txn);
+    if (rc == FP_OK)
+        local_api_publish_settled(a, rec);
+    rec->result = old;
+    rec->state = old_state;
+    flagpost__outbox_record__free_unpacked(rec, NULL);
+    return rc;
+}
+
+void outbox_handle_result(agent *a, const Flagpost__PublishResult *res)
+{
+    if (res->message_id.len != 16)
+        return;
+    char hex[33];
+    envelope_id_hex(res->message_id.data, 16, hex);
+    if (res->status == FLAGPOST__RESULT_STATUS__RESULT_RETRY) {
+        log_event(&a->log, LOG_WARN, "publish-retry", "message=%s reason=\"%s\"", hex,
+                  res->error);
+        return;   /* stays pending; the resend timer tries again */
+    }
+    fp_error err;
+    if (settle(a, res, &err) != FP_OK) {
+        log_event(&a->log, LOG_ERROR, "outbox-write-failed", "message=%s error=\"%s\"", hex,
+                  err.message);
+        return;
+    }
+    tracker_forget(a->tracker, res->message_id.data);
+    log_event(&a->log, LOG_DEBUG, "publish-settled", "message=%s status=%s", hex,
+              res->status == FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED ? "accepted" : "refused");
+}
+
+/* ---------------------------------------------------------------- resends */
+
+typedef struct resend_ctx {
+    agent *a;
+    int64_t now;
+    size_t sent;
+} resend_ctx;
+
+static int resend_one(void *ctx, const Flagpost__OutboxRecord *rec)
+{
+    resend_ctx *c = ctx;
+    tracker_slot *s = tracker_find(c->a->tracker, rec->message_id.data);
+    if (s != NULL && c->now - s->sent_ms < c->a->resend_interval_ms)
+        return 0;
+    if (outbox_send(c->a, rec, NULL) != FP_OK)
+        return 1;   /* broker went away: stop this round */
+    return ++c->sent >= RESEND_BATCH;
+}
+
+void outbox_resend_due(agent *a, int64_t now_ms)
+{
+    if (!a->broker_up)
+        return;
+    resend_ctx ctx = {.a = a, .now = now_ms, .sent = 0};
+    MDB_txn *txn;
+    if (agent_store_begin(a->store, false, &txn, NULL) != FP_OK)
+        return;
+    agent_store_outbox_pending(a->store, txn, resend_one, &ctx, NULL);
+    agent_store_abort(txn);
+    if (ctx.sent > 0)
+        log_event(&a->log, LOG_INFO, "outbox-resend", "count=%zu interval_ms=%lld", ctx.sent,
+                  (long long)a->resend_interval_ms);
+}

@@ -1,0 +1,29 @@
+/*
+ * outbox: getting committed records to the broker, and the broker's
+ * answers back into the store.
+ *
+ * Every send signs the record afresh (new envelope time, same message id),
+ * so a record that waited out a long broker outage is still inside the
+ * broker's clock-skew window, while the broker's dedupe on the message id
+ * makes a resend harmless.  Resends back off from resend_min_ms to
+ * resend_max_ms while the broker is silent and reset when it answers.
+ */
+#ifndef FLAGPOST_OUTBOX_H
+#define FLAGPOST_OUTBOX_H
+
+#include "agent.h"
+
+int outbox_tracker_new(outbox_tracker **out);
+void outbox_tracker_free(outbox_tracker *t);
+
+/* Sign and send one record.  FP_ERR_UNAVAILABLE when the broker is not
+ * connected (the record stays pending and is resent later). */
+int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err);
+
+/* Record the broker's answer and wake any caller waiting on it. */
+void outbox_handle_result(agent *a, const Flagpost__PublishResult *res);
+
+/* Resend pending records not sent within the current resend interval. */
+void outbox_resend_due(agent *a, int64_t now_ms);
+
+#endif

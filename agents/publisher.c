@@ -1,0 +1,356 @@
+/*
+ * publisher: flag_request -> committed OutboxRecord.  See publisher.h.
+ *
+ * The record is built in three stages that mirror what the broker will
+ * check: the metadata (FlagBody) everyone may see, one sealed part per
+ * allowed recipient, and the digest of each part inside the body so a
+ * single signature will cover them all.  Builder memory is freed as soon as
+ * the record is committed; the caller gets the record back as stored.
+ */
+#include "publisher.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cert.h"
+#include "envelope.h"
+
+/* One recipient's decision and, if allowed, its sealed part. */
+typedef struct recipient_plan {
+    const char *agency_id;
+    const char *sector;
+    policy_decision decision;
+    uint8_t *part;                  /* packed RecipientPart, malloc'd */
+    size_t part_len;
+    unsigned char digest[32];
+} recipient_plan;
+
+typedef struct build {
+    unsigned char message_id[16];
+    unsigned char flag_id[16];
+    pseudonym subject[PSEUDONYM_MAX];
+    size_t subject_count;
+    recipient_plan plans[FLAG_MAX_RECIPIENTS * 2];
+    size_t plan_count;
+} build;
+
+static void build_release(build *b)
+{
+    for (size_t i = 0; i < b->plan_count; i++)
+        free(b->plans[i].part);
+    sodium_memzero(b, sizeof *b);
+}
+
+static void fill_policy_request(const agent *a, const flag_request *req, const char *to,
+                                const char *to_sector, policy_request *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->from.agency_id = a->id.cert.agency_id;
+    pr->from.sector = a->id.cert.sector;
+    pr->to.agency_id = to;
+    pr->to.sector = to_sector;
+    pr->category = req->category;
+    pr->subcategory = req->subcategory;
+    pr->purpose = req->purpose;
+    pr->lawful_basis = req->lawful_basis;
+    pr->consent = req->consent;
+    pr->risk = req->risk;
+    pr->subject_role = req->role;
+    pr->restricted = req->restricted;
+    pr->named_agencies = req->named;
+    pr->named_count = req->named_count;
+    pr->break_glass = req->break_glass;
+}
+
+/* Names the agreement must know, and fields the category must carry. */
+static int validate_names(agent *a, const flag_request *req, fp_error *err)
+{
+    policy_request pr;
+    fill_policy_request(a, req, a->id.cert.agency_id, a->id.cert.sector, &pr);
+    int rc = policy_validate_request(a->policy, &pr, err);
+    if (rc != FP_OK)
+        return rc;
+    for (size_t i = 0; i < req->field_count; i++)
+        if (policy_field_index(a->policy, req->category, req->fields[i].name) < 0)
+            return fp_error_set(err, FP_ERR_INPUT,
+                                "fields.%s: the category '%s' has no field '%s' in the "
+                                "agreement", req->fields[i].name, req->category,
+                                req->fields[i].name);
+    int64_t now = envelope_now_ms() / 1000;
+    for (size_t i = 0; i < req->named_count; i++)
+        if (agent_sector_of(a, req->named[i], now) == NULL)
+            return fp_error_set(err, FP_ERR_INPUT,
+                                "named_agencies[%zu]: no valid certificate for agency '%s'",
+                                i, req->named[i]);
+    return FP_OK;
+}
+
+static bool plan_has(const build *b, const char *agency_id)
+{
+    for (size_t i = 0; i < b->plan_count; i++)
+        if (strcmp(b->plans[i].agency_id, agency_id) == 0)
+            return true;
+    return false;
+}
+
+static int add_plan(agent *a, const flag_request *req, build *b, const char *agency_id,
+                    const char *sector)
+{
+    if (plan_has(b, agency_id) || b->plan_count == sizeof b->plans / sizeof b->plans[0])
+        return FP_OK;
+    recipient_plan *p = &b->plans[b->plan_count++];
+    p->agency_id = agency_id;
+    p->sector = sector;
+    policy_request pr;
+    fill_policy_request(a, req, agency_id, sector, &pr);
+    policy_decide(a->policy, &pr, &p->decision);
+    return FP_OK;
+}
+
+/* Explicit recipients must exist; otherwise everyone the trust bundle holds
+ * (but ourselves and the broker) is a candidate. */
+static int plan_recipients(agent *a, const flag_request *req, build *b, fp_error *err)
+{
+    int64_t now = envelope_now_ms() / 1000;
+    if (req->recipients_given) {
+        for (size_t i = 0; i < req->recipient_count; i++) {
+            const char *id = req->recipients[i];
+            const char *sector = agent_sector_of(a, id, now);
+            if (sector == NULL || strcmp(sector, "broker") == 0)
+                return fp_error_set(err, FP_ERR_INPUT,
+                                    "recipients[%zu]: no valid certificate for agency '%s'",
+                                    i, id);
+            if (strcmp(id, a->id.cert.agency_id) == 0)
+                return fp_error_set(err, FP_ERR_INPUT,
+                                    "recipients[%zu]: an agency cannot send to itself", i);
+            add_plan(a, req, b, id, sector);
+        }
+        return FP_OK;
+    }
+    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        if (strcmp(c->sector, "broker") == 0 || strcmp(c->agency_id, a->id.cert.agency_id) == 0)
+            continue;
+        if (trust_store_check(a->trust, c, now, NULL) != FP_OK)
+            continue;
+        add_plan(a, req, b, c->agency_id, c->sector);
+    }
+    return FP_OK;
+}
+
+/* Seal the allowed fields for one recipient and pack its part. */
+static int seal_part(agent *a, const flag_request *req, build *b, recipient_plan *p,
+                     fp_error *err)
+{
+    const cert_info *to = trust_store_by_agency(a->trust, p->agency_id,
+                                                envelope_now_ms() / 1000, err);
+    if (to == NULL)
+        return fp_error_wrap(err, "recipient %s", p->agency_id);
+    Flagpost__FieldValue values[FLAG_MAX_FIELDS];
+    Flagpost__FieldValue *value_ptrs[FLAG_MAX_FIELDS];
+    char *names[FLAG_MAX_FIELDS];
+    size_t n = 0;
+    for (size_t i = 0; i < req->field_count; i++) {
+        int bit = policy_field_index(a->policy, req->category, req->fields[i].name);
+        if (bit < 0 || !(p->decision.fields & ((uint64_t)1 << bit)))
+            continue;   /* not granted to this recipient: it never leaves here */
+        flagpost__field_value__init(&values[n]);
+        values[n].name = (char *)(uintptr_t)req->fields[i].name;
+        values[n].value = (char *)(uintptr_t)req->fields[i].value;
+        value_ptrs[n] = &values[n];
+        names[n] = values[n].name;
+        n++;
+    }
+    Flagpost__Payload payload = FLAGPOST__PAYLOAD__INIT;
+    payload.message_id.data = b->message_id;
+    payload.message_id.len = 16;
+    payload.recipient = (char *)(uintptr_t)p->agency_id;
+    payload.fields = value_ptrs;
+    payload.n_fields = n;
+
+    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    part.recipient = payload.recipient;
+    part.fields = names;
+    part.n_fields = n;
+    int rc = payload_seal(a->boxes, to->box_public, &payload, &part, err);
+    if (rc != FP_OK)
+        return rc;
+    p->part_len = flagpost__recipient_part__get_packed_size(&part);
+    p->part = malloc(p->part_len);
+    if (p->part == NULL) {
+        payload_part_release(&part);
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    }
+    flagpost__recipient_part__pack(&part, p->part);
+    payload_part_release(&part);
+    crypto_hash_sha256(p->digest, p->part, p->part_len);
+    return FP_OK;
+}
+
+static Flagpost__Decision *decision_of(const recipient_plan *p, Flagpost__Decision *d)
+{
+    flagpost__decision__init(d);
+    d->recipient = (char *)(uintptr_t)p->agency_id;
+    d->allowed = p->decision.allowed;
+    d->rule_id = (char *)(uintptr_t)p->decision.rule_id;
+    d->reason = (char *)(uintptr_t)(p->decision.allowed ? "" : p->decision.reason);
+    return d;
+}
+
+/* Pack the FlagBody into *out (malloc'd). */
+static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t **out,
+                     size_t *out_len, fp_error *err)
+{
+    Flagpost__FlagBody body = FLAGPOST__FLAG_BODY__INIT;
+    Flagpost__Pseudonym subj[PSEUDONYM_MAX], *subj_ptrs[PSEUDONYM_MAX];
+    for (size_t i = 0; i < b->subject_count; i++) {
+        flagpost__pseudonym__init(&subj[i]);
+        subj[i].kind = (Flagpost__PseudonymKind)b->subject[i].kind;
+        subj[i].value.data = (uint8_t *)(uintptr_t)b->subject[i].value;
+        subj[i].value.len = PSEUDONYM_LEN;
+        subj_ptrs[i] = &subj[i];
+    }
+    ProtobufCBinaryData digests[FLAG_MAX_RECIPIENTS * 2];
+    Flagpost__SenderRefusal refusals[FLAG_MAX_RECIPIENTS * 2];
+    Flagpost__SenderRefusal *refusal_ptrs[FLAG_MAX_RECIPIENTS * 2];
+    size_t nd = 0, nr = 0;
+    for (size_t i = 0; i < b->plan_count; i++) {
+        const recipient_plan *p = &b->plans[i];
+        if (p->decision.allowed) {
+            digests[nd].data = (uint8_t *)(uintptr_t)p->digest;
+            digests[nd++].len = 32;
+        } else if (req->recipients_given) {
+            flagpost__sender_refusal__init(&refusals[nr]);
+            refusals[nr].recipient = (char *)(uintptr_t)p->agency_id;
+            refusals[nr].rule_id = (char *)(uintptr_t)p->decision.rule_id;
+            refusals[nr].reason = (char *)(uintptr_t)p->decision.reason;
+            refusal_ptrs[nr] = &refusals[nr];
+            nr++;
+        }
+    }
+    body.flag_id.data = (uint8_t *)(uintptr_t)b->flag_id;
+    body.flag_id.len = 16;
+    body.version = 1;
+    body.lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH;
+    body.category = (char *)(uintptr_t)req->category;
+    body.subcategory = (char *)(uintptr_t)(req->subcategory ? req->subcategory : "");
+    body.purpose = (char *)(uintptr_t)req->purpose;
+    body.lawful_basis = (char *)(uintptr_t)req->lawful_basis;
+    body.consent = (char *)(uintptr_t)req->consent;
+    body.consent_reason_recorded = req->consent_reason != NULL && req->consent_reason[0];
+    body.risk = (char *)(uintptr_t)req->risk;
+    body.subject_role = (char *)(uintptr_t)req->role;
+    body.subject = subj_ptrs;
+    body.n_subject = b->subject_count;
+    body.restricted = req->restricted;
+    body.named_agencies = (char **)(uintptr_t)req->named;
+    body.n_named_agencies = req->named_count;
+    body.review_at = req->review_at;
+    body.expires_at = req->expires_at;
+    body.part_digests = digests;
+    body.n_part_digests = nd;
+    body.refused_at_sender = refusal_ptrs;
+    body.n_refused_at_sender = nr;
+    body.break_glass = req->break_glass;
+    body.justification = (char *)(uintptr_t)(req->justification ? req->justification : "");
+    (void)a;
+    *out_len = flagpost__flag_body__get_packed_size(&body);
+    *out = malloc(*out_len ? *out_len : 1);
+    if (*out == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    flagpost__flag_body__pack(&body, *out);
+    return FP_OK;
+}
+
+static int commit_record(agent *a, const build *b, const uint8_t *body, size_t body_len,
+                         fp_error *err)
+{
+    Flagpost__OutboxRecord rec = FLAGPOST__OUTBOX_RECORD__INIT;
+    ProtobufCBinaryData parts[FLAG_MAX_RECIPIENTS * 2];
+    Flagpost__Decision decisions[FLAG_MAX_RECIPIENTS * 2], *decision_ptrs[FLAG_MAX_RECIPIENTS * 2];
+    size_t np = 0;
+    for (size_t i = 0; i < b->plan_count; i++) {
+        decision_ptrs[i] = decision_of(&b->plans[i], &decisions[i]);
+        if (b->plans[i].decision.allowed) {
+            parts[np].data = b->plans[i].part;
+            parts[np++].len = b->plans[i].part_len;
+        }
+    }
+    rec.message_id.data = (uint8_t *)(uintptr_t)b->message_id;
+    rec.message_id.len = 16;
+    rec.type = FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG;
+    rec.body.data = (uint8_t *)(uintptr_t)body;
+    rec.body.len = body_len;
+    rec.parts = parts;
+    rec.n_parts = np;
+    rec.accepted_ms = envelope_now_ms();
+    rec.state = FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
+    rec.policy_hash.data = (uint8_t *)(uintptr_t)policy_hash(a->policy);
+    rec.policy_hash.len = 32;
+    rec.sender_decisions = decision_ptrs;
+    rec.n_sender_decisions = b->plan_count;
+
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, true, &txn, err);
+    if (rc != FP_OK)
+        return rc;
+    rc = agent_store_outbox_put(a->store, txn, &rec, err);
+    if (rc != FP_OK) {
+        agent_store_abort(txn);
+        return rc;
+    }
+    return agent_store_commit(txn, err);
+}
+
+static int read_back(agent *a, const unsigned char id[16], Flagpost__OutboxRecord **out,
+                     fp_error *err)
+{
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, false, &txn, err);
+    if (rc != FP_OK)
+        return rc;
+    rc = agent_store_outbox_get(a->store, txn, id, out, err);
+    agent_store_abort(txn);
+    return rc;
+}
+
+int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord **out,
+                     fp_error *err)
+{
+    *out = NULL;
+    if (req->action != FLAG_ACTION_PUBLISH)
+        return fp_error_set(err, FP_ERR_INPUT,
+                            "action: '%s' is handled by the lifecycle commands",
+                            req->action == FLAG_ACTION_UPDATE ? "update" : "withdraw");
+    if (a->id.linkage_key == NULL)
+        return fp_error_set(err, FP_ERR_INTERNAL,
+                            "this identity has no linkage key, so it cannot name subjects");
+    build *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    envelope_new_id(b->message_id);
+    randombytes_buf(b->flag_id, sizeof b->flag_id);
+    uint8_t *body = NULL;
+    size_t body_len = 0;
+    int rc = validate_names(a, req, err);
+    if (rc == FP_OK)
+        rc = pseudonym_derive(a->id.linkage_key, &req->subject, "subject", b->subject,
+                              &b->subject_count, err);
+    if (rc == FP_OK)
+        rc = plan_recipients(a, req, b, err);
+    for (size_t i = 0; rc == FP_OK && i < b->plan_count; i++)
+        if (b->plans[i].decision.allowed)
+            rc = seal_part(a, req, b, &b->plans[i], err);
+    if (rc == FP_OK)
+        rc = pack_body(a, req, b, &body, &body_len, err);
+    if (rc == FP_OK)
+        rc = commit_record(a, b, body, body_len, err);
+    if (rc == FP_OK)
+        rc = read_back(a, b->message_id, out, err);
+    free(body);
+    build_release(b);
+    free(b);
+    return rc;
+}

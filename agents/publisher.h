@@ -1,0 +1,27 @@
+/*
+ * publisher: turns a flag an agency hands over into a durable, sealed,
+ * policy-filtered outbox record.
+ *
+ * The first enforcement point of the agreement: for each recipient the
+ * policy allows, the payload holds only the fields the deciding rule grants
+ * (the fields the agency supplied, intersected with the rule's list); a
+ * recipient the agency named but the policy refuses gets nothing, and the
+ * refusal travels in the signed body so the broker audits it.  When the
+ * record is committed the publish is accepted: from then on it survives any
+ * crash and is resent until the broker answers.
+ *
+ * Everything is validated before anything is stored, so a rejected flag
+ * leaves no trace.
+ */
+#ifndef FLAGPOST_PUBLISHER_H
+#define FLAGPOST_PUBLISHER_H
+
+#include "agent.h"
+#include "flag_json.h"
+
+/* On success *out is the committed record (free with
+ * flagpost__outbox_record__free_unpacked). */
+int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord **out,
+                     fp_error *err);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * receiver: verify, check and store deliveries.  See receiver.h.
+ *
+ * Checks run in the order that keeps untrusted bytes furthest from
+ * anything that matters: signature first (over the raw envelope bytes),
+ * then the digest binding the part to the signed body, then policy, and
+ * only then decryption.
+ */
+#include "receiver.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "flagpost.pb-c.h"
+
+typedef struct verdict {
+    bool stored;
+    const char *reason;       /* stable, short, never a field value */
+} verdict;
+
+/* Every valid certificate of the sender gets a chance: during a key
+ * rotation both old and new signing keys are legitimate. */
+static const cert_info *verify_sender(agent *a, const Flagpost__SignedEnvelope *se,
+                                      const char *sender, int64_t signed_at_s)
+{
+    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        if (strcmp(c->agency_id, sender) != 0)
+            continue;
+        if (trust_store_check(a->trust, c, signed_at_s, NULL) != FP_OK)
+            continue;
+        if (envelope_verify(se, c->sign_public, NULL) == FP_OK)
+            return c;
+    }
+    return NULL;
+}
+
+static bool digest_committed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
+{
+    unsigned char d[32];
+    crypto_hash_sha256(d, part->data, part->len);
+    for (size_t i = 0; i < body->n_part_digests; i++)
+        if (body->part_digests[i].len == 32 && sodium_memcmp(body->part_digests[i].data, d, 32) == 0)
+            return true;
+    return false;
+}
+
+static bool fields_within(agent *a, const char *category, const Flagpost__RecipientPart *part,
+                          uint64_t granted)
+{
+    for (size_t i = 0; i < part->n_fields; i++) {
+        int bit = policy_field_index(a->policy, category, part->fields[i]);
+        if (bit < 0 || !(granted & ((uint64_t)1 << bit)))
+            return false;
+    }
+    return true;
+}
+
+static bool payload_matches(const Flagpost__Payload *p, const Flagpost__Envelope *env,
+                            const Flagpost__RecipientPart *part, const char *me)
+{
+    if (p->message_id.len != 16 || memcmp(p->message_id.data, env->message_id.data, 16) != 0)
+        return false;
+    if (strcmp(p->recipient, me) != 0)
+        return false;
+    for (size_t i = 0; i < p->n_fields; i++) {
+        bool declared = false;
+        for (size_t j = 0; j < part->n_fields && !declared; j++)
+            declared = strcmp(p->fields[i]->name, part->fields[j]) == 0;
+        for (size_t k = 0; k < i && declared; k++)
+            declared = strcmp(p->fields[i]->name, p->fields[k]->name) != 0;
+        if (!declared)
+            return false;
+    }
+    return true;
+}
+
+static void request_from_body(const agent *a, const cert_info *from,
+                              const Flagpost__FlagBody *b, policy_request *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->from.agency_id = from->agency_id;
+    pr->from.sector = from->sector;
+    pr->to.agency_id = a->id.cert.agency_id;
+    pr->to.sector = a->id.cert.sector;
+    pr->category = b->category;
+    pr->subcategory = b->subcategory[0] ? b->subcategory : NULL;
+    pr->purpose = b->purpose;
+    pr->lawful_basis = b->lawful_basis;
+    pr->consent = b->consent;
+    pr->risk = b->risk;
+    pr->subject_role = b->subject_role;
+    pr->restricted = b->restricted;
+    pr->named_agencies = (const char *const *)b->named_agencies;
+    pr->named_count = b->n_named_agencies;
+    pr->break_glass = b->break_glass;
+}
+
+/* Policy and payload checks for a verified envelope. */
+static verdict check_content(agent *a, const cert_info *from, const Flagpost__Envelope *env,
+                             const Flagpost__FlagBody *body, const Flagpost__RecipientPart *part)
+{
+    if (strcmp(part->recipient, a->id.cert.agency_id) != 0)
+        return (verdict){false, "part-not-addressed-to-us"};
+    policy_request pr;
+    policy_decision d;
+    request_from_body(a, from, body, &pr);
+    policy_decide(a->policy, &pr, &d);
+    if (!d.allowed)
+        return (verdict){false, "policy-refuses-at-recipient"};
+    if (!fields_within(a, body->category, part, d.fields))
+        return (verdict){false, "declared-field-not-allowed"};
+    Flagpost__Payload *payload = NULL;
+    if (payload_open(a->boxes, from->box_public, part, &payload, NULL) != FP_OK)
+        return (verdict){false, "payload-does-not-open"};
+    bool ok = payload_matches(payload, env, part, a->id.cert.agency_id);
+    payload_free(payload);
+    if (!ok)
+        return (verdict){false, "payload-field-not-declared"};
+    return (verdict){true, ""};
+}
+
+typedef struct delivery {
+    Flagpost__Envelope *env;
+    Flagpost__FlagBody *body;
+    Flagpost__RecipientPart *part;
+    const cert_info *from;
+} delivery;
+
+static void delivery_free(delivery *d)
+{
+    if (d->env)
+        flagpost__envelope__free_unpacked(d->env, NULL);
+    if (d->body)
+        flagpost__flag_body__free_unpacked(d->body, NULL);
+    if (d->part)
+        flagpost__recipient_part__free_unpacked(d->part, NULL);
+}
+
+static verdict examine(agent *a, const Flagpost__Deliver *dv, delivery *d)
+{
+    memset(d, 0, sizeof *d);
+    if (dv->signed_ == NULL)
+        return (verdict){false, "malformed-delivery"};
+    if (envelope_decode(dv->signed_, &d->env, NULL) != FP_OK)
+        return (verdict){false, "malformed-envelope"};
+    d->from = verify_sender(a, dv->signed_, d->env->sender, d->env->created_ms / 1000);
+    if (d->from == NULL)
+        return (verdict){false, "bad-signature-or-certificate"};
+    if (d->env->type != FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG)
+        return (verdict){false, "not-a-flag"};
+    d->body = flagpost__flag_body__unpack(NULL, d->env->body.len, d->env->body.data);
+    if (d->body == NULL || d->body->flag_id.len != 16)
+        return (verdict){false, "malformed-flag-body"};
+    if (!digest_committed(d->body, &dv->part))
+        return (verdict){false, "part-not-signed"};
+    d->part = flagpost__recipient_part__unpack(NULL, dv->part.len, dv->part.data);
+    if (d->part == NULL)
+        return (verdict){false, "malformed-part"};
+    return check_content(a, d->from, d->env, d->body, d->part);
+}
+
+static int store_one(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const delivery *d,
+                     fp_error *err)
+{
+    Flagpost__StoredFlag f = FLAGPOST__STORED_FLAG__INIT;
+    uint8_t *signed_bytes = malloc(flagpost__signed_envelope__get_packed_size(dv->signed_));
+    if (signed_bytes == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    f.signed_envelope.len = flagpost__signed_envelope__pack(dv->signed_, signed_bytes);
+    f.signed_envelope.data = signed_bytes;
+    f.part = dv->part;
+    f.received_ms = envelope_now_ms();
+    f.sender = d->env->sender;
+    f.flag_id = d->body->flag_id;
+    f.version = d->body->version;
+    f.state = FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
+    f.message_id = d->env->message_id;
+    int rc = agent_store_flag_put(a->store, txn, &f, d->body, err);
+    free(signed_bytes);
+    return rc;
+}
+
+static void log_verdict(agent *a, const Flagpost__Deliver *dv, const delivery *d, verdict v)
+{
+    char hex[33] = "-";
+    if (d->env != NULL)
+        envelope_id_hex(d->env->message_id.data, d->env->message_id.len, hex);
+    if (v.stored)
+        log_event(&a->log, LOG_INFO, "flag-received", "message=%s from=%s category=%s", hex,
+                  d->env->sender, d->body->category);
+    else
+        log_event(&a->log, LOG_WARN, "delivery-rejected", "message=%s from=%s seq=%llu reason=%s",
+                  hex, d->env ? d->env->sender : "-", (unsigned long long)dv->seq, v.reason);
+}
+
+static void send_acks(agent *a, Flagpost__DeliveryAckItem *items, size_t n)
+{
+    Flagpost__DeliveryAckItem *ptrs[RECEIVER_MAX_BATCH];
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &items[i];
+    Flagpost__DeliveryAck ack = FLAGPOST__DELIVERY_ACK__INIT;
+    ack.items = ptrs;
+    ack.n_items = n;
+    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
+    msg.kind_case = FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK;
+    msg.delivery_ack = &ack;
+    agent_send_to_broker(a, &msg);
+}
+
+void receiver_handle_batch(agent *a, Flagpost__Deliver *const *delivers, size_t n)
+{
+    if (n == 0)
+        return;
+    if (n > RECEIVER_MAX_BATCH)
+        n = RECEIVER_MAX_BATCH;
+    Flagpost__DeliveryAckItem items[RECEIVER_MAX_BATCH];
+    unsigned char ids[RECEIVER_MAX_BATCH][16];
+    fp_error err;
+    MDB_txn *txn;
+    if (agent_store_begin(a->store, true, &txn, &err) != FP_OK) {
+        log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);
+        return;   /* no ack: the broker will redeliver */
+    }
+    for (size_t i = 0; i < n; i++) {
+        const Flagpost__Deliver *dv = delivers[i];
+        flagpost__delivery_ack_item__init(&items[i]);
+        items[i].seq = dv->seq;
+        delivery d;
+        verdict v = examine(a, dv, &d);
+        if (d.env != NULL) {
+            memcpy(ids[i], d.env->message_id.data, 16);
+            items[i].message_id.data = ids[i];
+            items[i].message_id.len = 16;
+        }
+        bool dup = d.env != NULL && agent_store_seen(a->store, txn, d.env->message_id.data);
+        if (dup) {
+            v = (verdict){true, ""};   /* stored before: ack again, change nothing */
+        } else if (v.stored && store_one(a, txn, dv, &d, &err) != FP_OK) {
+            log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);
+            agent_store_abort(txn);
+            delivery_free(&d);
+            return;   /* nothing acknowledged: all will be redelivered */
+        } else if (!v.stored && d.env != NULL) {
+            agent_store_mark_seen(a->store, txn, d.env->message_id.data, NULL);
+        }
+        if (!dup) {
+            log_verdict(a, dv, &d, v);
+            v.stored ? a->stats_received++ : a->stats_rejected++;
+        }
+        items[i].stored = v.stored;
+        items[i].reason = (char *)(uintptr_t)v.reason;
+        delivery_free(&d);
+    }
+    if (agent_store_commit(txn, &err) != FP_OK) {
+        log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);
+        return;
+    }
+    send_acks(a, items, n);
+}

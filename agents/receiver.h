@@ -1,0 +1,23 @@
+/*
+ * receiver: the last enforcement point.  A delivery is stored only if the
+ * sender's signature verifies under a certificate valid when it was signed
+ * and not revoked; the part is one the signed body committed to and is
+ * addressed to us; the agreement allows this flag from that sender to us;
+ * the declared field names are within what the deciding rule grants; and
+ * the sealed payload opens, is bound to this message and recipient, and
+ * holds no field beyond those declared.  Anything else is rejected, kept
+ * out of the store, logged and reported to the broker for the audit trail.
+ *
+ * A batch of deliveries is committed in one transaction and acknowledged in
+ * one message, after the commit: nothing acknowledged is ever lost.
+ */
+#ifndef FLAGPOST_RECEIVER_H
+#define FLAGPOST_RECEIVER_H
+
+#include "agent.h"
+
+#define RECEIVER_MAX_BATCH 256
+
+void receiver_handle_batch(agent *a, Flagpost__Deliver *const *delivers, size_t n);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * broker: the partnership's central broker.
+ *
+ * One thread runs the event loop (broker_run) over three sockets: the
+ * CURVE ROUTER agents connect to, the ZAP handler that admits them, and a
+ * monitor.  A message flows one way through the broker's modules:
+ *   zap        admits only keys of valid, unrevoked certificates, and tells
+ *              the ROUTER which agency each connection is
+ *   intake     verifies (signature, sender, replay, clock, shape), decides
+ *              every recipient under the policy, and stages queue and audit
+ *              writes
+ *   broker_store commits a whole batch in one transaction (group commit)
+ *   then the sender is answered, and delivery pumps each recipient's queue
+ *   until the recipient acknowledges after its own commit.
+ * The struct is shared by those modules and owned by broker_main.
+ */
+#ifndef FLAGPOST_BROKER_H
+#define FLAGPOST_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit_log.h"
+#include "broker_store.h"
+#include "fp_error.h"
+#include "identity.h"
+#include "log.h"
+#include "peers.h"
+#include "policy.h"
+#include "trust_store.h"
+
+typedef struct broker_config {
+    const char *identity_dir;
+    const char *ca_dir;
+    const char *policy_path;
+    const char *data_dir;
+    const char *bind_endpoint;
+    int64_t skew_ms;
+    int64_t presence_timeout_ms;   /* no word from an agent this long: disconnected */
+    size_t delivery_window;        /* unacknowledged deliveries per agency */
+    size_t batch_max;              /* messages per group commit */
+    size_t map_size;
+} broker_config;
+
+void broker_config_defaults(broker_config *cfg);
+
+typedef struct broker {
+    broker_config cfg;
+    fp_log log;
+    identity id;
+    trust_store *trust;
+    policy *policy;
+    broker_store *store;
+    peers *peers;
+    void *zmq;
+    void *router;
+    void *zap;
+    bool storage_full;             /* last commit hit MDB_MAP_FULL / ENOSPC */
+    uint64_t stats_accepted, stats_refused, stats_delivered;
+} broker;
+
+int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error *err);
+void broker_close(broker *b);
+int broker_run(broker *b, volatile int *stop, fp_error *err);
+
+/* Send one ToAgent to a connected agency's connection.  FP_ERR_UNAVAILABLE
+ * if it is not connected or its pipe is full. */
+int broker_send(broker *b, const unsigned char *routing_id, size_t routing_len,
+                const uint8_t *bytes, size_t len);
+
+#endif

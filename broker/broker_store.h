@@ -1,0 +1,96 @@
+/*
+ * broker_store: the broker's durable state, in one LMDB environment (the
+ * --data directory):
+ *
+ *   seen       message id -> SeenRecord        every message processed, so a
+ *                                              retransmission gets its first
+ *                                              answer and a replay is refused
+ *   queue      agency NUL u64 seq -> ToAgent    one durable queue per
+ *                                              recipient: deliveries and
+ *                                              notices, released only on the
+ *                                              recipient's acknowledgement
+ *   queue_seq  agency -> (u64 last seq, u64 depth)
+ *   flags      flag id -> BrokerFlag           who received each flag, under
+ *                                              which rule (lifecycle, views,
+ *                                              acknowledgement deadlines)
+ *   clients    agency NUL kind pseudonym -> ""  people an agency holds as its
+ *                                              own client (as perpetrator)
+ *   meta       name -> bytes
+ *   audit_*    the audit trail (audit_log.h)
+ *
+ * All writes happen inside one transaction per batch (broker_store_begin /
+ * commit), so a batch's queue entries and audit entries commit together
+ * with one fsync or not at all.
+ */
+#ifndef FLAGPOST_BROKER_STORE_H
+#define FLAGPOST_BROKER_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit_log.h"
+#include "flagpost.pb-c.h"
+#include "fp_error.h"
+
+typedef struct broker_store broker_store;
+
+int broker_store_open(broker_store **out, const char *dir, size_t map_size, fp_error *err);
+void broker_store_close(broker_store *s);
+audit_log *broker_store_audit(broker_store *s);
+
+int broker_store_begin(broker_store *s, bool write, MDB_txn **txn, fp_error *err);
+int broker_store_commit(MDB_txn *txn, fp_error *err);   /* always ends txn */
+
+/* ---- replay protection ---- */
+/* FP_ERR_NOT_FOUND if never seen; *out freed with flagpost__seen_record__free_unpacked. */
+int broker_store_seen_get(broker_store *s, MDB_txn *txn, const uint8_t id[16],
+                          Flagpost__SeenRecord **out, fp_error *err);
+int broker_store_seen_put(broker_store *s, MDB_txn *txn, const uint8_t id[16],
+                          const Flagpost__SeenRecord *rec, fp_error *err);
+
+/* ---- per-recipient queues ---- */
+/* Assigns the next seq for agency, writes it into msg (deliver.seq or
+ * notice.seq) and stores the packed message. */
+int broker_store_enqueue(broker_store *s, MDB_txn *txn, const char *agency,
+                         Flagpost__ToAgent *msg, uint64_t *seq_out, fp_error *err);
+typedef int (*broker_store_queue_fn)(void *ctx, uint64_t seq, const uint8_t *bytes,
+                                     size_t len);
+/* Visit agency's queue entries with seq > after, in order, until fn
+ * returns non-zero. */
+int broker_store_queue_scan(broker_store *s, MDB_txn *txn, const char *agency, uint64_t after,
+                            broker_store_queue_fn fn, void *ctx, fp_error *err);
+/* Remove one entry; *bytes (if non-NULL) gets a malloc'd copy first.
+ * FP_ERR_NOT_FOUND if it was already released. */
+int broker_store_dequeue(broker_store *s, MDB_txn *txn, const char *agency, uint64_t seq,
+                         uint8_t **bytes, size_t *len, fp_error *err);
+int broker_store_queue_depth(broker_store *s, MDB_txn *txn, const char *agency,
+                             uint64_t *depth);
+typedef int (*broker_store_depth_fn)(void *ctx, const char *agency, uint64_t depth);
+int broker_store_queue_depths(broker_store *s, MDB_txn *txn, broker_store_depth_fn fn,
+                              void *ctx);
+
+/* ---- flags carried ---- */
+int broker_store_flag_get(broker_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                          Flagpost__BrokerFlag **out, fp_error *err);
+int broker_store_flag_put(broker_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                          const Flagpost__BrokerFlag *rec, fp_error *err);
+typedef int (*broker_store_flag_fn)(void *ctx, const uint8_t flag_id[16],
+                                    const Flagpost__BrokerFlag *rec);
+int broker_store_flag_scan(broker_store *s, MDB_txn *txn, broker_store_flag_fn fn, void *ctx,
+                           fp_error *err);
+
+/* ---- clients ---- */
+int broker_store_client_add(broker_store *s, MDB_txn *txn, const char *agency,
+                            const Flagpost__Pseudonym *p, fp_error *err);
+bool broker_store_client_has(broker_store *s, MDB_txn *txn, const char *agency,
+                             const Flagpost__Pseudonym *p);
+
+/* ---- meta ---- */
+int broker_store_meta_get(broker_store *s, MDB_txn *txn, const char *name, uint8_t *out,
+                          size_t *len);
+int broker_store_meta_put(broker_store *s, MDB_txn *txn, const char *name, const uint8_t *v,
+                          size_t len, fp_error *err);
+
+#endif

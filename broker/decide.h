@@ -1,0 +1,41 @@
+/*
+ * decide: the broker's own evaluation of a flag, recipient by recipient,
+ * from the signed metadata and each part's declared field names alone
+ * (it never sees a value).
+ *
+ * The sending agent has already filtered, but the broker trusts no agent:
+ * it re-checks that each part is committed to by the signed body, that the
+ * recipient holds a valid certificate, that the policy allows this flag to
+ * that recipient, and that every declared field is one the deciding rule
+ * grants.  A part that fails any check is refused and never queued.
+ */
+#ifndef FLAGPOST_DECIDE_H
+#define FLAGPOST_DECIDE_H
+
+#include <lmdb.h>
+
+#include "broker.h"
+
+#define DECIDE_MAX_RECIPIENTS 128
+
+typedef struct recipient_verdict {
+    Flagpost__RecipientPart *part;     /* decoded part (owned), NULL if malformed */
+    const ProtobufCBinaryData *bytes;  /* the part as received */
+    unsigned char digest[32];
+    policy_decision decision;
+    bool allowed;
+    const char *rule_id;
+    const char *reason;                /* stable refusal reason */
+} recipient_verdict;
+
+/* Checks the body's shape and that parts and digests correspond one to
+ * one, in order.  Returns NULL when sound, else a stable reason. */
+const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub);
+
+/* Fills out[0..n) (n = pub->n_parts).  Call decide_release afterwards. */
+void decide_recipients(broker *b, MDB_txn *txn, const cert_info *sender,
+                       const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
+                       recipient_verdict *out);
+void decide_release(recipient_verdict *v, size_t n);
+
+#endif

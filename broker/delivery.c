@@ -1,0 +1,150 @@
+/*
+ * delivery: queue pumping and acknowledgements.  See delivery.h.
+ *
+ * Queue entries are stored as the exact ToAgent bytes to send, so pumping
+ * is a cursor walk and a send, with no decoding on the way out.
+ */
+#include "delivery.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_entry.h"
+#include "envelope.h"
+
+typedef struct pump_ctx {
+    broker *b;
+    peer *p;
+    size_t room;
+    int64_t now;
+    bool blocked;
+} pump_ctx;
+
+static int pump_one(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
+{
+    pump_ctx *c = ctx;
+    if (c->room == 0)
+        return 1;
+    if (broker_send(c->b, c->p->routing, c->p->routing_len, bytes, len) != FP_OK) {
+        c->blocked = true;
+        return 1;
+    }
+    c->p->cursor = seq;
+    c->p->inflight++;
+    c->p->last_progress_ms = c->now;
+    c->room--;
+    return 0;
+}
+
+void delivery_pump(broker *b, int64_t now)
+{
+    MDB_txn *txn = NULL;
+    for (size_t i = 0; i < peers_count(b->peers); i++) {
+        peer *p = peers_at(b->peers, i);
+        if (!p->connected || p->inflight >= b->cfg.delivery_window)
+            continue;
+        if (txn == NULL && broker_store_begin(b->store, false, &txn, NULL) != FP_OK)
+            return;
+        pump_ctx c = {.b = b, .p = p, .room = b->cfg.delivery_window - p->inflight, .now = now};
+        broker_store_queue_scan(b->store, txn, p->agency, p->cursor, pump_one, &c, NULL);
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+}
+
+static void mark_delivered(broker *b, MDB_txn *txn, const uint8_t flag_id[16],
+                           const char *agency, int64_t now)
+{
+    Flagpost__BrokerFlag *f = NULL;
+    if (broker_store_flag_get(b->store, txn, flag_id, &f, NULL) != FP_OK)
+        return;
+    for (size_t i = 0; i < f->n_recipients; i++)
+        if (strcmp(f->recipients[i]->agency, agency) == 0 && f->recipients[i]->delivered_ms == 0)
+            f->recipients[i]->delivered_ms = now;
+    broker_store_flag_put(b->store, txn, flag_id, f, NULL);
+    flagpost__broker_flag__free_unpacked(f, NULL);
+}
+
+/* Audit one acknowledged delivery from its stored bytes. */
+static int audit_delivery(broker *b, MDB_txn *txn, const char *agency,
+                          const Flagpost__Deliver *dv, const Flagpost__DeliveryAckItem *item,
+                          int64_t now, fp_error *err)
+{
+    Flagpost__Envelope *env = NULL;
+    Flagpost__FlagBody *body = NULL;
+    if (dv->signed_ != NULL && envelope_decode(dv->signed_, &env, NULL) == FP_OK)
+        body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
+    int rc = FP_OK;
+    if (body != NULL) {
+        Flagpost__AuditEntry e;
+        audit_entry_from_flag(&e,
+                              item->stored ? FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY
+                                           : FLAGPOST__AUDIT_EVENT__AUDIT_RECIPIENT_REJECTED,
+                              env, body, policy_hash(b->policy));
+        e.recipient = (char *)(uintptr_t)agency;
+        e.decision = (char *)(item->stored ? "delivered" : "rejected");
+        e.reason = item->reason;
+        e.stage = (char *)"recipient";
+        rc = audit_entry_append(b->store, txn, &e, now, err);
+        if (rc == FP_OK && item->stored)
+            mark_delivered(b, txn, body->flag_id.data, agency, now);
+        if (!item->stored)
+            log_event(&b->log, LOG_WARN, "delivery-rejected", "recipient=%s sender=%s reason=%s",
+                      agency, env->sender, item->reason);
+    }
+    if (body != NULL)
+        flagpost__flag_body__free_unpacked(body, NULL);
+    if (env != NULL)
+        flagpost__envelope__free_unpacked(env, NULL);
+    return rc;
+}
+
+static int ack_one(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAckItem *item,
+                   int64_t now, fp_error *err)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = broker_store_dequeue(b->store, txn, p->agency, item->seq, &bytes, &len, err);
+    if (rc == FP_ERR_NOT_FOUND)
+        return FP_OK;   /* released already: a repeated acknowledgement */
+    if (rc != FP_OK)
+        return rc;
+    if (p->inflight > 0)
+        p->inflight--;
+    p->last_progress_ms = now;
+    Flagpost__ToAgent *msg = flagpost__to_agent__unpack(NULL, len, bytes);
+    free(bytes);
+    if (msg != NULL && msg->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
+        rc = audit_delivery(b, txn, p->agency, msg->deliver, item, now, err);
+        if (rc == FP_OK && item->stored)
+            b->stats_delivered++;
+    }
+    if (msg != NULL)
+        flagpost__to_agent__free_unpacked(msg, NULL);
+    return rc;
+}
+
+int delivery_ack(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAck *ack,
+                 int64_t now, fp_error *err)
+{
+    for (size_t i = 0; i < ack->n_items; i++) {
+        int rc = ack_one(b, txn, p, ack->items[i], now, err);
+        if (rc != FP_OK)
+            return rc;
+    }
+    return FP_OK;
+}
+
+void delivery_check_stalls(broker *b, int64_t now, int64_t stall_ms)
+{
+    for (size_t i = 0; i < peers_count(b->peers); i++) {
+        peer *p = peers_at(b->peers, i);
+        if (p->connected && p->inflight > 0 && now - p->last_progress_ms > stall_ms) {
+            log_event(&b->log, LOG_WARN, "delivery-stalled",
+                      "agency=%s unacknowledged=%zu action=resend", p->agency, p->inflight);
+            p->cursor = 0;
+            p->inflight = 0;
+            p->last_progress_ms = now;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+/*
+ * delivery: moving each recipient's durable queue to its agent, and
+ * releasing entries only when the agent acknowledges them after its own
+ * commit (with a `delivered` audit entry, or `recipient_rejected` when the
+ * agent's own checks refused it).
+ *
+ * At most delivery_window entries are unacknowledged per connection, so a
+ * slow or absent agency costs disk (LMDB holds its backlog), never broker
+ * memory.  A connection that stops acknowledging is rewound and resent
+ * from the front of its queue; the agent drops what it already stored.
+ */
+#ifndef FLAGPOST_DELIVERY_H
+#define FLAGPOST_DELIVERY_H
+
+#include <lmdb.h>
+
+#include "broker.h"
+
+void delivery_pump(broker *b, int64_t now_ms);
+
+int delivery_ack(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAck *ack,
+                 int64_t now_ms, fp_error *err);
+
+/* Rewind connections with unacknowledged deliveries and no progress for
+ * stall_ms. */
+void delivery_check_stalls(broker *b, int64_t now_ms, int64_t stall_ms);
+
+#endif

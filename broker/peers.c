@@ -1,0 +1,86 @@
+/*
+ * peers: the connection table.  See peers.h.  A partnership has tens of
+ * agencies, so a linear array is both simplest and fastest here.
+ */
+#include "peers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct peers {
+    peer *items;
+    size_t count;
+    size_t cap;
+};
+
+int peers_new(peers **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out != NULL ? 0 : -1;
+}
+
+void peers_free(peers *p)
+{
+    if (p == NULL)
+        return;
+    free(p->items);
+    free(p);
+}
+
+peer *peers_find(peers *p, const char *agency)
+{
+    for (size_t i = 0; i < p->count; i++)
+        if (strcmp(p->items[i].agency, agency) == 0)
+            return &p->items[i];
+    return NULL;
+}
+
+static peer *peers_add(peers *p, const char *agency)
+{
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        peer *items = realloc(p->items, cap * sizeof *items);
+        if (items == NULL)
+            return NULL;
+        p->items = items;
+        p->cap = cap;
+    }
+    peer *e = &p->items[p->count++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->agency, sizeof e->agency, "%s", agency);
+    return e;
+}
+
+peer *peers_touch(peers *p, const char *agency, const unsigned char *routing, size_t len,
+                  int64_t now, bool *fresh)
+{
+    *fresh = false;
+    if (len > PEER_ROUTING_MAX)
+        return NULL;
+    peer *e = peers_find(p, agency);
+    if (e == NULL && (e = peers_add(p, agency)) == NULL)
+        return NULL;
+    if (!e->connected || e->routing_len != len || memcmp(e->routing, routing, len) != 0) {
+        *fresh = true;
+        memcpy(e->routing, routing, len);
+        e->routing_len = len;
+        e->connected = true;
+        e->connected_ms = now;
+        e->cursor = 0;
+        e->inflight = 0;
+        e->last_progress_ms = now;
+    }
+    e->last_heard_ms = now;
+    return e;
+}
+
+size_t peers_count(const peers *p)
+{
+    return p->count;
+}
+
+peer *peers_at(peers *p, size_t i)
+{
+    return i < p->count ? &p->items[i] : NULL;
+}

@@ -1,0 +1,79 @@
+/*
+ * verify: authenticity, freshness and novelty of envelopes.  See verify.h.
+ */
+#include "verify.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "envelope.h"
+
+/* During a key rotation an agency has two valid certificates; either's
+ * signing key may have signed. */
+static bool signed_by_agency(broker *b, const char *agency, const Flagpost__SignedEnvelope *se,
+                             int64_t now_s)
+{
+    for (size_t i = 0; i < trust_store_count(b->trust); i++) {
+        const cert_info *c = trust_store_at(b->trust, i);
+        if (strcmp(c->agency_id, agency) != 0)
+            continue;
+        if (trust_store_check(b->trust, c, now_s, NULL) != FP_OK)
+            continue;
+        if (envelope_verify(se, c->sign_public, NULL) == FP_OK)
+            return true;
+    }
+    return false;
+}
+
+int verify_envelope(broker *b, const char *agency, const Flagpost__SignedEnvelope *se,
+                    int64_t now_ms, Flagpost__Envelope **env, const char **reason,
+                    fp_error *err)
+{
+    *env = NULL;
+    if (se == NULL || se->envelope.len == 0) {
+        *reason = VERIFY_MALFORMED;
+        return fp_error_set(err, FP_ERR_INPUT, "malformed envelope: no signed envelope");
+    }
+    if (!signed_by_agency(b, agency, se, now_ms / 1000)) {
+        *reason = VERIFY_BAD_SIGNATURE;
+        return fp_error_set(err, FP_ERR_CRYPTO,
+                            "the envelope signature does not verify under any valid "
+                            "certificate of %s", agency);
+    }
+    int rc = envelope_decode(se, env, err);
+    if (rc != FP_OK) {
+        *reason = rc == FP_ERR_VERSION ? VERIFY_VERSION : VERIFY_MALFORMED;
+        return rc;
+    }
+    if (strcmp((*env)->sender, agency) != 0) {
+        *reason = VERIFY_FORGED_SENDER;
+        return fp_error_set(err, FP_ERR_DENIED,
+                            "the envelope claims to be from %.63s but the connection "
+                            "belongs to %s", (*env)->sender, agency);
+    }
+    rc = envelope_check_time(*env, now_ms, b->cfg.skew_ms, err);
+    if (rc != FP_OK) {
+        *reason = VERIFY_CLOCK_SKEW;
+        return rc;
+    }
+    *reason = "";
+    return FP_OK;
+}
+
+verify_replay_result verify_replay(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
+                                   unsigned char body_hash[32], Flagpost__SeenRecord **seen)
+{
+    *seen = NULL;
+    crypto_hash_sha256(body_hash, env->body.data, env->body.len);
+    Flagpost__SeenRecord *rec = NULL;
+    if (broker_store_seen_get(b->store, txn, env->message_id.data, &rec, NULL) != FP_OK)
+        return VERIFY_NEW;
+    bool same = strcmp(rec->sender, env->sender) == 0 && rec->body_hash.len == 32 &&
+                sodium_memcmp(rec->body_hash.data, body_hash, 32) == 0;
+    if (!same) {
+        flagpost__seen_record__free_unpacked(rec, NULL);
+        return VERIFY_REPLAYED;
+    }
+    *seen = rec;
+    return VERIFY_RETRANSMISSION;
+}
