@@ -95,7 +95,10 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
     envelope_id_hex(f->flag_id.data, f->flag_id.len, id);
     envelope_id_hex(f->message_id.data, f->message_id.len, msg);
     timefmt_iso_ms(f->received_ms, when);
-    const cert_info *from = trust_store_by_agency(a->trust, f->sender, 0, NULL);
+    const cert_info *from = NULL;   /* any certificate of the sender names it, even expired */
+    for (size_t i = 0; i < trust_store_count(a->trust) && from == NULL; i++)
+        if (strcmp(trust_store_at(a->trust, i)->agency_id, f->sender) == 0)
+            from = trust_store_at(a->trust, i);
     const Flagpost__FlagBody *b = o->body;
     json_t *j = json_object();
     json_object_set_new(j, "flag_id", json_string(id));

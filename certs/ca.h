@@ -6,10 +6,17 @@
  *     ca.key        the CA's Ed25519 secret key (0600)
  *     linkage.key   the partnership linkage key, 32 random bytes (0600)
  *     serial        the last serial issued
+ *     lock          flock'ed while a command runs (two never interleave)
  * ca_issue() creates a fresh identity directory (see identity.h), records
- * the certificate in certs/, and seals the linkage key to the new agency's
- * X25519 key (except for the broker, which must never hold it).
- * ca_revoke() appends to and re-signs revoked.crl.
+ * the certificate in certs/ID-SERIAL.cert, and seals the linkage key to the
+ * new agency's X25519 key (except for the broker, which must never hold
+ * it).  Issuing again for an existing id rotates its keys: a new serial,
+ * and the older certificates stay valid until they expire or are revoked.
+ * It never overwrites an identity directory, and refuses to change an id's
+ * sector or to issue for an agency revoked as a whole.
+ * ca_revoke() appends to and re-signs revoked.crl; it refuses an unknown or
+ * already-revoked target.  Errors in the caller's options are FP_ERR_INPUT;
+ * refusals FP_ERR_DENIED; a missing CA FP_ERR_NOT_FOUND.
  */
 #ifndef FLAGPOST_CA_H
 #define FLAGPOST_CA_H
@@ -32,11 +39,14 @@ typedef struct ca_issue_options {
 int ca_issue(const char *ca_dir, const ca_issue_options *opt, uint64_t *serial_out,
              fp_error *err);
 
-/* serial 0 revokes every certificate of agency_id. */
+/* serial 0 revokes every certificate of agency_id, including any issued
+ * later (so ca_issue then refuses that id). */
 int ca_revoke(const char *ca_dir, const char *agency_id, uint64_t serial, const char *reason,
               fp_error *err);
 
-/* Copy the public bundle (ca.pub, ca.name, certs/, revoked.crl) to out_dir. */
+/* Copy the public bundle (ca.pub, ca.name, certs/, revoked.crl) to out_dir:
+ * only those names, only certificates this CA signed; never opens ca.key.
+ * out_dir may be new, empty or an earlier export of the same CA. */
 int ca_export_bundle(const char *ca_dir, const char *out_dir, fp_error *err);
 
 #endif

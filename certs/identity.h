@@ -19,6 +19,11 @@
 #include "cert.h"
 #include "fp_error.h"
 
+/* linkage.sealed is a keyfile of this kind holding crypto_box_seal(linkage
+ * key, box public key): 32 bytes plus crypto_box_SEALBYTES. */
+#define IDENTITY_LINKAGE_KIND "linkage-sealed"
+#define IDENTITY_LINKAGE_SEALED_LEN 80
+
 typedef struct identity {
     cert_info cert;
     unsigned char *curve_secret;   /* 32 */
@@ -27,6 +32,8 @@ typedef struct identity {
     unsigned char *linkage_key;    /* 32, NULL when the identity has none */
 } identity;
 
+/* The certificate's dates are not checked here (the broker enforces them);
+ * a broker identity must NOT hold linkage.sealed, every other must. */
 int identity_load(identity *id, const char *dir, const unsigned char ca_public[32],
                   fp_error *err);
 void identity_free(identity *id);

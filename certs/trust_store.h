@@ -67,5 +67,27 @@ int trust_store_check(const trust_store *ts, const cert_info *cert, int64_t now,
 
 /* How many files in certs/ were skipped (bad signature, unreadable). */
 size_t trust_store_skipped(const trust_store *ts);
+/* Why the first skipped file was skipped (NULL when none was). */
+const char *trust_store_skipped_reason(const trust_store *ts);
+
+/* A certificate's standing at a given time; revocation outranks dates. */
+typedef enum trust_status {
+    TRUST_VALID,
+    TRUST_REVOKED,
+    TRUST_EXPIRED,
+    TRUST_NOT_YET_VALID
+} trust_status;
+
+trust_status trust_store_status(const trust_store *ts, const cert_info *cert, int64_t now);
+const char *trust_status_name(trust_status s);   /* "valid", "revoked", ... */
+
+/* The verified revocation list (empty when the bundle has none). */
+struct crl;
+const struct crl *trust_store_revocations(const trust_store *ts);
+
+/* The revocation list's number (0 when there is none).  Deleting
+ * revoked.crl cannot be detected from the bundle alone, so a long-running
+ * reader should refuse a reload whose number went backwards. */
+uint64_t trust_store_crl_number(const trust_store *ts);
 
 #endif

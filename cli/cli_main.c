@@ -6,6 +6,7 @@
  * lookup, inbox, ...) get the agent's local endpoint from --agent or from
  * FLAGPOST_AGENT.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static void usage(FILE *out)
         "usage: flagpost [--agent ENDPOINT] COMMAND [ARGS...]\n"
         "\n"
         "Partnership administration (no agent needed):\n"
-        "  ca init|issue|revoke|export   the partnership CA and agency identities\n"
+        "  ca init|issue|revoke|export|list\n"
+        "                                the partnership CA and agency identities\n"
         "  policy sign|check|explain|hash the information sharing agreement\n"
         "  audit list|verify|proof|...   the broker's audit trail\n"
         "\n"
@@ -45,6 +47,10 @@ int cli_report(const char *context, const fp_error *err)
 
 int main(int argc, char **argv)
 {
+    if (sodium_init() < 0) {
+        fputs("flagpost: libsodium failed to initialise\n", stderr);
+        return CLI_FAILED;
+    }
     const char *endpoint = getenv("FLAGPOST_AGENT");
     int i = 1;
     for (; i < argc; i++) {

@@ -15,7 +15,7 @@
 #define CLI_FAILED 1
 #define CLI_USAGE 2
 
-int cmd_ca(int argc, char **argv);        /* ca init | issue | revoke | export */
+int cmd_ca(int argc, char **argv);        /* ca init | issue | revoke | export | list */
 int cmd_policy(int argc, char **argv);    /* policy sign | check | explain | hash */
 int cmd_audit(int argc, char **argv);     /* audit list | verify | proof | ... */
 /* Commands that talk to a running agent over its local socket. */

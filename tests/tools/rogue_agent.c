@@ -1,0 +1,350 @@
+/*
+ * rogue_agent: a test tool that speaks to the broker as an agency would,
+ * but builds its messages by hand so tests can send what a real agent never
+ * would: bad signatures, forged senders, replays, stale clocks, malformed
+ * envelopes, parts for recipients or fields the policy refuses, and sealed
+ * payloads holding fields they do not declare.
+ *
+ *   rogue_agent --identity DIR --ca DIR --broker EP MODE [options]
+ *
+ * MODE: valid | bad-signature | forged-sender | replay-same | replay-altered |
+ *       stale | malformed-envelope | garbage
+ * options: --to AGENCY (repeatable), --claim AGENCY, --server-ca DIR (broker key
+ *          from another bundle), --category C, --purpose P,
+ *          --basis B, --consent C, --risk R, --role R, --nhs N,
+ *          --field NAME=VALUE (declared and sealed), --undeclared NAME=VALUE
+ *          (sealed but not declared)
+ *
+ * Prints each broker answer as one JSON line.  Exit 0 when answers came
+ * back (whatever they say: the test judges them), 1 otherwise.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "envelope.h"
+#include "identity.h"
+#include "payload.h"
+#include "pseudonym.h"
+#include "trust_store.h"
+
+#define MAX_TO 16
+#define MAX_FIELDS 16
+
+typedef struct options {
+    const char *identity, *ca, *server_ca, *broker, *mode, *claim;
+    const char *category, *purpose, *basis, *consent, *risk, *role, *nhs;
+    const char *to[MAX_TO];
+    size_t n_to;
+    char *fields[MAX_FIELDS];
+    size_t n_fields;
+    char *undeclared[MAX_FIELDS];
+    size_t n_undeclared;
+} options;
+
+typedef struct rogue {
+    options o;
+    identity id;
+    trust_store *trust;
+    box_cache *boxes;
+    void *ctx, *sock;
+} rogue;
+
+static int die(const char *what, const char *detail)
+{
+    fprintf(stderr, "rogue_agent: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    return 1;
+}
+
+static void split_field(char *nv, Flagpost__FieldValue *fv)
+{
+    flagpost__field_value__init(fv);
+    char *eq = strchr(nv, '=');
+    fv->name = nv;
+    fv->value = (char *)"";
+    if (eq != NULL) {
+        *eq = '\0';
+        fv->value = eq + 1;
+    }
+}
+
+/* One recipient's sealed part, packed; returns malloc'd bytes. */
+static uint8_t *build_part(rogue *r, const char *to, const unsigned char msg_id[16],
+                           size_t *len)
+{
+    const cert_info *c = trust_store_by_agency(r->trust, to, envelope_now_ms() / 1000, NULL);
+    if (c == NULL)
+        return NULL;
+    Flagpost__FieldValue fv[2 * MAX_FIELDS], *fvp[2 * MAX_FIELDS];
+    char *names[MAX_FIELDS];
+    size_t n = 0;
+    for (size_t i = 0; i < r->o.n_fields; i++, n++) {
+        split_field(strdup(r->o.fields[i]), &fv[n]);
+        names[i] = fv[n].name;
+        fvp[n] = &fv[n];
+    }
+    for (size_t i = 0; i < r->o.n_undeclared; i++, n++) {
+        split_field(strdup(r->o.undeclared[i]), &fv[n]);
+        fvp[n] = &fv[n];
+    }
+    Flagpost__Payload p = FLAGPOST__PAYLOAD__INIT;
+    p.message_id.data = (uint8_t *)(uintptr_t)msg_id;
+    p.message_id.len = 16;
+    p.recipient = (char *)(uintptr_t)to;
+    p.fields = fvp;
+    p.n_fields = n;
+    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    part.recipient = p.recipient;
+    part.fields = names;
+    part.n_fields = r->o.n_fields;
+    uint8_t *out = NULL;
+    if (payload_seal(r->boxes, c->box_public, &p, &part, NULL) == FP_OK) {
+        *len = flagpost__recipient_part__get_packed_size(&part);
+        out = malloc(*len);
+        flagpost__recipient_part__pack(&part, out);
+        payload_part_release(&part);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(fv[i].name);
+    return out;
+}
+
+static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts, size_t *len)
+{
+    pseudonym ps[PSEUDONYM_MAX];
+    size_t nps = 0;
+    subject_identifiers ids = {.nhs = r->o.nhs};
+    if (pseudonym_derive(r->id.linkage_key, &ids, "subject", ps, &nps, NULL) != FP_OK)
+        return NULL;
+    Flagpost__Pseudonym pv[PSEUDONYM_MAX], *pvp[PSEUDONYM_MAX];
+    for (size_t i = 0; i < nps; i++) {
+        flagpost__pseudonym__init(&pv[i]);
+        pv[i].kind = (Flagpost__PseudonymKind)ps[i].kind;
+        pv[i].value.data = ps[i].value;
+        pv[i].value.len = 32;
+        pvp[i] = &pv[i];
+    }
+    unsigned char digests[MAX_TO][32], flag_id[16];
+    ProtobufCBinaryData dv[MAX_TO];
+    for (size_t i = 0; i < n_parts; i++) {
+        crypto_hash_sha256(digests[i], parts[i].data, parts[i].len);
+        dv[i].data = digests[i];
+        dv[i].len = 32;
+    }
+    randombytes_buf(flag_id, 16);
+    Flagpost__FlagBody b = FLAGPOST__FLAG_BODY__INIT;
+    b.flag_id.data = flag_id;
+    b.flag_id.len = 16;
+    b.version = 1;
+    b.category = (char *)(uintptr_t)r->o.category;
+    b.purpose = (char *)(uintptr_t)r->o.purpose;
+    b.lawful_basis = (char *)(uintptr_t)r->o.basis;
+    b.consent = (char *)(uintptr_t)r->o.consent;
+    b.risk = (char *)(uintptr_t)r->o.risk;
+    b.subject_role = (char *)(uintptr_t)r->o.role;
+    b.subject = pvp;
+    b.n_subject = nps;
+    b.part_digests = dv;
+    b.n_part_digests = n_parts;
+    *len = flagpost__flag_body__get_packed_size(&b);
+    uint8_t *out = malloc(*len);
+    flagpost__flag_body__pack(&b, out);
+    return out;
+}
+
+static int send_publish(rogue *r, const Flagpost__SignedEnvelope *se, ProtobufCBinaryData *parts,
+                        size_t n_parts)
+{
+    Flagpost__Publish pub = FLAGPOST__PUBLISH__INIT;
+    pub.signed_ = (Flagpost__SignedEnvelope *)(uintptr_t)se;
+    pub.parts = parts;
+    pub.n_parts = n_parts;
+    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
+    msg.kind_case = FLAGPOST__TO_BROKER__KIND_PUBLISH;
+    msg.publish = &pub;
+    size_t len = flagpost__to_broker__get_packed_size(&msg);
+    uint8_t *buf = malloc(len);
+    flagpost__to_broker__pack(&msg, buf);
+    int rc = zmq_send(r->sock, buf, len, 0);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Wait for one PublishResult and print it as a JSON line. */
+static int print_answer(rogue *r)
+{
+    for (;;) {
+        zmq_pollitem_t item = {r->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 10000) != 1)
+            return die("no answer from the broker", NULL);
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, r->sock, 0);
+        Flagpost__ToAgent *a = flagpost__to_agent__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        if (a == NULL || a->kind_case != FLAGPOST__TO_AGENT__KIND_PUBLISH_RESULT) {
+            if (a)
+                flagpost__to_agent__free_unpacked(a, NULL);
+            continue;   /* deliveries for this identity are not our concern */
+        }
+        const Flagpost__PublishResult *res = a->publish_result;
+        static const char *const names[] = {"accepted", "refused", "retry"};
+        json_t *o = json_pack("{s:s, s:s, s:[]}", "status",
+                              names[res->status <= 2 ? res->status : 1], "error", res->error,
+                              "decisions");
+        for (size_t i = 0; i < res->n_decisions; i++)
+            json_array_append_new(json_object_get(o, "decisions"),
+                                  json_pack("{s:s, s:b, s:s, s:s}", "recipient",
+                                            res->decisions[i]->recipient, "allowed",
+                                            res->decisions[i]->allowed, "rule",
+                                            res->decisions[i]->rule_id, "reason",
+                                            res->decisions[i]->reason));
+        char *s = json_dumps(o, JSON_COMPACT);
+        puts(s);
+        fflush(stdout);
+        free(s);
+        json_decref(o);
+        flagpost__to_agent__free_unpacked(a, NULL);
+        return 0;
+    }
+}
+
+static int run_mode(rogue *r)
+{
+    const char *mode = r->o.mode;
+    if (strcmp(mode, "garbage") == 0) {
+        zmq_send(r->sock, "\xff\xfe not protobuf", 15, 0);
+        puts("{\"status\":\"sent\"}");
+        return 0;
+    }
+    unsigned char id[16];
+    envelope_new_id(id);
+    ProtobufCBinaryData parts[MAX_TO];
+    for (size_t i = 0; i < r->o.n_to; i++) {
+        parts[i].data = build_part(r, r->o.to[i], id, &parts[i].len);
+        if (parts[i].data == NULL)
+            return die("no valid certificate for", r->o.to[i]);
+    }
+    size_t body_len = 0;
+    uint8_t *body = build_body(r, parts, r->o.n_to, &body_len);
+    if (body == NULL)
+        return die("cannot build the flag body (give a valid --nhs)", NULL);
+    Flagpost__Envelope env = FLAGPOST__ENVELOPE__INIT;
+    env.wire_version = ENVELOPE_WIRE_VERSION;
+    env.message_id.data = id;
+    env.message_id.len = 16;
+    env.type = FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG;
+    env.sender = strcmp(mode, "forged-sender") == 0 ? (char *)(uintptr_t)r->o.claim
+                                                     : r->id.cert.agency_id;
+    env.created_ms = envelope_now_ms() - (strcmp(mode, "stale") == 0 ? 3600 * 1000 : 0);
+    env.body.data = body;
+    env.body.len = body_len;
+    Flagpost__SignedEnvelope se;
+    if (strcmp(mode, "malformed-envelope") == 0) {
+        Flagpost__Envelope junk = FLAGPOST__ENVELOPE__INIT;
+        junk.wire_version = ENVELOPE_WIRE_VERSION;
+        junk.message_id.data = id;
+        junk.message_id.len = 7;   /* not 16: malformed */
+        junk.sender = r->id.cert.agency_id;
+        envelope_sign(&junk, r->id.sign_secret, &se, NULL);
+    } else {
+        envelope_sign(&env, r->id.sign_secret, &se, NULL);
+    }
+    if (strcmp(mode, "bad-signature") == 0)
+        se.signature.data[10] ^= 0x40;
+    int rc = send_publish(r, &se, parts, r->o.n_to) || print_answer(r);
+    if (rc == 0 && strncmp(mode, "replay", 6) == 0) {
+        if (strcmp(mode, "replay-altered") == 0) {
+            body[body_len - 1] ^= 0x01;   /* same id, other content, re-signed */
+            envelope_signed_release(&se);
+            envelope_sign(&env, r->id.sign_secret, &se, NULL);
+        }
+        rc = send_publish(r, &se, parts, r->o.n_to) || print_answer(r);
+    }
+    envelope_signed_release(&se);
+    free(body);
+    for (size_t i = 0; i < r->o.n_to; i++)
+        free(parts[i].data);
+    return rc;
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    static const struct option opts[] = {
+        {"identity", 1, NULL, 'i'}, {"ca", 1, NULL, 'c'},       {"broker", 1, NULL, 'b'},
+        {"to", 1, NULL, 't'},       {"claim", 1, NULL, 'C'},    {"category", 1, NULL, 'g'},
+        {"purpose", 1, NULL, 'p'},  {"basis", 1, NULL, 'l'},    {"consent", 1, NULL, 'o'},
+        {"risk", 1, NULL, 'r'},     {"role", 1, NULL, 'R'},     {"nhs", 1, NULL, 'n'},
+        {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'},
+        {"server-ca", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
+    *o = (options){.category = "da_victim", .purpose = "safeguarding",
+                   .basis = "public_task", .consent = "given", .risk = "high",
+                   .role = "victim", .nhs = "9434765919", .claim = "met-police"};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': o->identity = optarg; break;
+        case 'c': o->ca = optarg; break;
+        case 'b': o->broker = optarg; break;
+        case 'S': o->server_ca = optarg; break;
+        case 't': if (o->n_to < MAX_TO) o->to[o->n_to++] = optarg; break;
+        case 'C': o->claim = optarg; break;
+        case 'g': o->category = optarg; break;
+        case 'p': o->purpose = optarg; break;
+        case 'l': o->basis = optarg; break;
+        case 'o': o->consent = optarg; break;
+        case 'r': o->risk = optarg; break;
+        case 'R': o->role = optarg; break;
+        case 'n': o->nhs = optarg; break;
+        case 'f': if (o->n_fields < MAX_FIELDS) o->fields[o->n_fields++] = optarg; break;
+        case 'u': if (o->n_undeclared < MAX_FIELDS) o->undeclared[o->n_undeclared++] = optarg; break;
+        default: return -1;
+        }
+    }
+    if (optind != argc - 1 || !o->identity || !o->ca || !o->broker)
+        return -1;
+    o->mode = argv[optind];
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    rogue r;
+    memset(&r, 0, sizeof r);
+    if (parse(argc, argv, &r.o) != 0 || sodium_init() < 0)
+        return die("usage: rogue_agent --identity DIR --ca DIR --broker EP MODE [options]", NULL);
+    fp_error err;
+    if (trust_store_load(&r.trust, r.o.ca, &err) != FP_OK ||
+        identity_load(&r.id, r.o.identity, trust_store_ca_public(r.trust), &err) != FP_OK ||
+        box_cache_new(&r.boxes, r.id.box_secret, &err) != FP_OK)
+        return die(err.message, NULL);
+    /* --server-ca: take the broker's key from another bundle (an agency
+     * of a foreign CA that knows the real broker's public key). */
+    trust_store *server_trust = r.trust;
+    if (r.o.server_ca != NULL && trust_store_load(&server_trust, r.o.server_ca, &err) != FP_OK)
+        return die(err.message, NULL);
+    const cert_info *bc = trust_store_broker(server_trust, envelope_now_ms() / 1000, &err);
+    if (bc == NULL)
+        return die(err.message, NULL);
+    r.ctx = zmq_ctx_new();
+    r.sock = zmq_socket(r.ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(r.sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(r.sock, ZMQ_CURVE_SERVERKEY, bc->curve_public, 32);
+    zmq_setsockopt(r.sock, ZMQ_CURVE_PUBLICKEY, r.id.cert.curve_public, 32);
+    zmq_setsockopt(r.sock, ZMQ_CURVE_SECRETKEY, r.id.curve_secret, 32);
+    zmq_connect(r.sock, r.o.broker);
+    if (server_trust != r.trust)
+        trust_store_free(server_trust);
+    int rc = run_mode(&r);
+    zmq_close(r.sock);
+    zmq_ctx_term(r.ctx);
+    box_cache_free(r.boxes);
+    identity_free(&r.id);
+    trust_store_free(r.trust);
+    return rc;
+}
