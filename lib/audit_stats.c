@@ -9,6 +9,7 @@
  */
 #include "audit_stats.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,15 +153,27 @@ static void flag_key(const Flagpost__AuditEntry *e, const char *agency, char *ou
     snprintf(out + k, n - k, "|%s", or_none(agency, ""));
 }
 
-static int note_sent(audit_stats *s, const Flagpost__AuditEntry *e)
+/* Pending pairs: value is when the clock starts, count says from what
+ * (PENDING_SHARED, PENDING_DELIVERED) or that it stopped (ACKNOWLEDGED). */
+enum { PENDING_SHARED = 0, PENDING_DELIVERED = 1, ACKNOWLEDGED = 2 };
+
+static int note_sent(audit_stats *s, const Flagpost__AuditEntry *e, bool delivered)
 {
     char key[256];
     flag_key(e, e->recipient, key, sizeof key);
     audit_tally_row *row = upsert(&s->pending, key);
     if (row == NULL)
         return FP_ERR_IO;
-    if (row->count == 0 && e->time_ms < row->value)
-        row->value = e->time_ms;   /* count marks an acknowledged pair */
+    /* The clock starts when the flag reached the agency; when no delivery
+     * was recorded, when it was shared. */
+    if (row->count == ACKNOWLEDGED)
+        return FP_OK;
+    if (delivered && row->count == PENDING_SHARED) {
+        row->count = PENDING_DELIVERED;
+        row->value = e->time_ms;
+    } else if (row->count == PENDING_SHARED && e->time_ms < row->value) {
+        row->value = e->time_ms;
+    }
     return FP_OK;
 }
 
@@ -173,9 +186,9 @@ static int note_ack(audit_stats *s, const Flagpost__AuditEntry *e)
         char key[256];
         flag_key(e, who[w], key, sizeof key);
         audit_tally_row *row = find_mut(&s->pending, key);
-        if (row == NULL || row->count > 0)
+        if (row == NULL || row->count == ACKNOWLEDGED)
             continue;   /* never sent to them in the period, or already counted */
-        row->count = 1;
+        row->count = ACKNOWLEDGED;
         if (s->n_ack == s->cap_ack) {
             size_t cap = s->cap_ack ? s->cap_ack * 2 : 64;
             int64_t *a = realloc(s->ack_ms, cap * sizeof *a);
@@ -245,9 +258,9 @@ static int count_entry(audit_stats *s, uint64_t index, const Flagpost__AuditEntr
             audit_tally_add(&s->bases, or_none(e->lawful_basis, "(none recorded)"), 1) ||
             audit_tally_add(&s->consent, or_none(e->consent, "(none recorded)"), 1))
             return FP_ERR_IO;
-        return note_sent(s, e);
+        return note_sent(s, e, false);
     case FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY:
-        return note_sent(s, e);
+        return note_sent(s, e, true);
     case FLAGPOST__AUDIT_EVENT__AUDIT_REFUSAL:
         return audit_tally_add(&s->refusal_rules,
                                or_none(e->rule_id, "(no rule allowed it: default deny)"), 1);
