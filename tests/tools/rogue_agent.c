@@ -282,7 +282,7 @@ static int parse(int argc, char **argv, options *o)
         {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'},
         {"server-ca", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
-                   .basis = "public_task", .consent = "given", .risk = "high",
+                   .basis = "public_task_safeguarding", .consent = "given", .risk = "high",
                    .role = "victim", .nhs = "9434765919", .claim = "met-police"};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
