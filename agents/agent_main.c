@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "cli_options.h"
+#include "config_file.h"
 
 static volatile int stop_requested;
 
@@ -25,10 +26,14 @@ static void usage(FILE *out)
 {
     fputs("usage: flagpost-agent --identity DIR --ca DIR --policy FILE --data DIR\n"
           "                      --broker ENDPOINT --socket ipc://PATH [options]\n"
+          "       flagpost-agent --config FILE [options]\n"
           "\n"
           "Runs one agency's flagpost agent: keeps its keys, its durable outbox and its\n"
           "store of received flags, and serves the agency's systems on --socket.\n"
           "\n"
+          "  --config FILE       read settings from FILE: 'key = value' lines whose keys\n"
+          "                      are the long options below (data = /var/lib/...);\n"
+          "                      options on the command line override the file\n"
           "  --identity DIR      this agency's identity (flagpost ca issue --out DIR)\n"
           "  --ca DIR            the partnership trust bundle (flagpost ca export)\n"
           "  --policy FILE       the signed agreement (FILE.sig beside it)\n"
@@ -45,7 +50,8 @@ static void usage(FILE *out)
 
 enum { OPT_PUBLISH_WAIT = 256, OPT_MAP_SIZE, OPT_LOG_LEVEL };
 
-static int parse(int argc, char **argv, agent_config *cfg, fp_log *log, fp_error *err)
+static int parse(int argc, char **argv, config_args *args, agent_config *cfg, fp_log *log,
+                 fp_error *err)
 {
     static const struct option opts[] = {
         {"identity", required_argument, NULL, 'i'},
@@ -59,6 +65,11 @@ static int parse(int argc, char **argv, agent_config *cfg, fp_log *log, fp_error
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    /* Settings from --config FILE come first, so the command line wins. */
+    if (config_file_merge(argc, argv, opts, args, err) != FP_OK)
+        return FP_ERR_INPUT;
+    argc = args->argc;
+    argv = args->argv;
     int c;
     int64_t v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -101,8 +112,10 @@ int main(int argc, char **argv)
     fp_log log = {.level = LOG_INFO, .program = "flagpost-agent"};
     fp_error err;
     fp_error_clear(&err);
-    if (parse(argc, argv, &cfg, &log, &err) != FP_OK) {
+    config_args args;
+    if (parse(argc, argv, &args, &cfg, &log, &err) != FP_OK) {
         fprintf(stderr, "flagpost-agent: %s\n", err.message);
+        config_args_free(&args);
         return 2;
     }
     if (sodium_init() < 0) {
@@ -126,5 +139,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "flagpost-agent: %s\n", err.message);
     agent_close(a);
     free(a);
+    config_args_free(&args);
     return rc == FP_OK ? 0 : (rc == FP_ERR_INPUT ? 2 : 1);
 }
