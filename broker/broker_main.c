@@ -79,7 +79,8 @@ static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *
     }
 }
 
-static int parse(int argc, char **argv, config_args *args, broker_config *cfg, fp_log *log, fp_error *err)
+static int parse(int argc, char **argv, config_args *args, broker_config *cfg, fp_log *log,
+                 fp_error *err)
 {
     static const struct option opts[] = {
         {"identity", required_argument, NULL, 'i'}, {"ca", required_argument, NULL, 'c'},
