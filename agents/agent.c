@@ -19,6 +19,7 @@
 #include "local_api.h"
 #include "outbox.h"
 #include "receiver.h"
+#include "spool.h"
 
 #define MONITOR_ENDPOINT "inproc://agent-broker-monitor"
 #define DRAIN_MAX 512
@@ -272,6 +273,7 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
+    spool_poll(a, now);
 }
 
 int agent_run(agent *a, volatile int *stop, fp_error *err)

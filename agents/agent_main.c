@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "cli_options.h"
 #include "config_file.h"
+#include "spool.h"
 
 static volatile int stop_requested;
 
@@ -40,6 +41,8 @@ static void usage(FILE *out)
           "  --data DIR          where the agent's LMDB store lives (created 0700)\n"
           "  --broker ENDPOINT   the broker, e.g. tcp://broker.example:7400\n"
           "  --socket ipc://PATH local socket for the agency's systems (mode 0660)\n"
+          "  --spool DIR         also publish flags dropped as DIR/in/*.json and write\n"
+          "                      received flags to DIR/received (see flagpost-agent(8))\n"
           "  --publish-wait MS   how long publish waits for the broker's decision before\n"
           "                      answering \"pending\" (default 3000; 0 = never wait)\n"
           "  --map-size MB       maximum database size (default 8192)\n"
@@ -48,7 +51,7 @@ static void usage(FILE *out)
           out);
 }
 
-enum { OPT_PUBLISH_WAIT = 256, OPT_MAP_SIZE, OPT_LOG_LEVEL };
+enum { OPT_PUBLISH_WAIT = 256, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_SPOOL };
 
 static int parse(int argc, char **argv, config_args *args, agent_config *cfg, fp_log *log,
                  fp_error *err)
@@ -61,6 +64,7 @@ static int parse(int argc, char **argv, config_args *args, agent_config *cfg, fp
         {"broker", required_argument, NULL, 'b'},
         {"socket", required_argument, NULL, 's'},
         {"publish-wait", required_argument, NULL, OPT_PUBLISH_WAIT},
+        {"spool", required_argument, NULL, OPT_SPOOL},
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
@@ -80,6 +84,7 @@ static int parse(int argc, char **argv, config_args *args, agent_config *cfg, fp
         case 'd': cfg->data_dir = optarg; break;
         case 'b': cfg->broker_endpoint = optarg; break;
         case 's': cfg->socket_endpoint = optarg; break;
+        case OPT_SPOOL: cfg->spool_dir = optarg; break;
         case OPT_PUBLISH_WAIT:
             if (cli_parse_int("--publish-wait", optarg, 0, 600000, &v, err) != FP_OK)
                 return FP_ERR_INPUT;
@@ -120,6 +125,11 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0) {
         fprintf(stderr, "flagpost-agent: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (cfg.spool_dir != NULL && spool_prepare(cfg.spool_dir, &err) != FP_OK) {
+        fprintf(stderr, "flagpost-agent: %s\n", err.message);
+        config_args_free(&args);
         return 1;
     }
     struct sigaction sa;

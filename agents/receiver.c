@@ -14,6 +14,7 @@
 
 #include "envelope.h"
 #include "flagpost.pb-c.h"
+#include "spool.h"
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
@@ -272,9 +273,11 @@ static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const deli
     }
 }
 
-static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
+/* True when this delivery newly stored a flag. */
+static bool handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
                            Flagpost__DeliveryAckItem *item, unsigned char id[16], int *failed)
 {
+    bool stored_now = false;
     fp_error err;
     delivery d;
     verdict v = examine(a, txn, dv, &d);
@@ -291,6 +294,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
         *failed = 1;
     } else {
         log_verdict(a, dv, &d, v);
+        stored_now = v.action == ACTION_STORE;
         if (v.action == ACTION_STORE)
             a->stats_received++;
         else if (v.action == ACTION_REJECT)
@@ -299,6 +303,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
     item->stored = v.stored;
     item->reason = (char *)(uintptr_t)v.reason;
     delivery_free(&d);
+    return stored_now;
 }
 
 /* Broker notices: kept for `flagpost notices`; lifecycle notices also
@@ -337,6 +342,7 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
         n = RECEIVER_MAX_BATCH;
     Flagpost__DeliveryAckItem items[RECEIVER_MAX_BATCH];
     unsigned char ids[RECEIVER_MAX_BATCH][16];
+    bool fresh[RECEIVER_MAX_BATCH];
     fp_error err;
     MDB_txn *txn;
     if (agent_store_begin(a->store, true, &txn, &err) != FP_OK) {
@@ -346,9 +352,10 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
     int failed = 0;
     for (size_t i = 0; i < n && !failed; i++) {
         flagpost__delivery_ack_item__init(&items[i]);
+        fresh[i] = false;
         if (msgs[i]->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
             items[i].seq = msgs[i]->deliver->seq;
-            handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
+            fresh[i] = handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
         } else {
             items[i].seq = msgs[i]->notice->seq;
             handle_notice(a, txn, msgs[i]->notice, &items[i], &failed);
@@ -363,4 +370,5 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
         return;
     }
     send_acks(a, items, n);
+    spool_write_received(a, msgs, fresh, n);
 }
