@@ -129,7 +129,7 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
         for (size_t i = 0; i < o->payload->n_fields; i++)
             json_object_set_new(fields, o->payload->fields[i]->name,
                                 json_string(o->payload->fields[i]->value));
-    else
+    else if (f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
         json_object_set_new(j, "error", json_string("payload could not be opened"));
     json_object_set_new(j, "fields", fields);
     return j;
