@@ -7,8 +7,9 @@
  *   DIR/in/        the agency drops one flag per NAME.json (flag_json.h).
  *                  A file is read only once it has its final name: write
  *                  it as .NAME or NAME.json.tmp / NAME.json.part and
- *                  rename it when complete (rename is atomic), so a
- *                  half-written file is never read.  Names starting with
+ *                  rename it when complete (rename is atomic; write it
+ *                  inside in/, since a move from another filesystem is a
+ *                  copy), so a half-written file is never read.  Names starting with
  *                  '.' and names not ending in ".json" are ignored.
  *   DIR/done/      NAME.json once published, with NAME.result.json beside
  *                  it: the publish answer the local API would give
