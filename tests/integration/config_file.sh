@@ -66,7 +66,7 @@ stop_pid "$PID_agent_police"
 start_bg agent-police2 "$AGENT" --config "$T/police.conf" --socket "ipc://$T/other.sock"
 check "a socket on the command line replaces the file's" wait_until 10 test -S "$T/other.sock"
 check "the file's socket is not used" bash -c "sleep 0.5; [ ! -S '$T/met-police.sock' ] ||
-    ! '$FP' --agent 'ipc://$T/met-police.sock' status"
+    ! FLAGPOST_TIMEOUT=2 '$FP' --agent 'ipc://$T/met-police.sock' status"
 stop_pid "$PID_agent_police2"
 
 # Bad files stop the program, naming the file and line (exit status 2).
