@@ -273,7 +273,7 @@ static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const deli
     }
 }
 
-/* True when this delivery newly stored a flag. */
+/* True when this delivery newly stored or withdrew a flag. */
 static bool handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
                            Flagpost__DeliveryAckItem *item, unsigned char id[16], int *failed)
 {
@@ -294,7 +294,7 @@ static bool handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
         *failed = 1;
     } else {
         log_verdict(a, dv, &d, v);
-        stored_now = v.action == ACTION_STORE;
+        stored_now = v.action == ACTION_STORE || v.action == ACTION_WITHDRAW;
         if (v.action == ACTION_STORE)
             a->stats_received++;
         else if (v.action == ACTION_REJECT)

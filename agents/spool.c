@@ -231,6 +231,50 @@ static bool transient(int rc)
     return rc == FP_ERR_IO || rc == FP_ERR_FULL || rc == FP_ERR_UNAVAILABLE;
 }
 
+static int withdraw_object(agent *a, json_t *root, Flagpost__OutboxRecord **rec, fp_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (strcmp(key, "action") != 0 && strcmp(key, "flag_id") != 0 &&
+            strcmp(key, "reason") != 0)
+            return fp_error_set(err, FP_ERR_INPUT, "%.64s: a withdrawal holds only action, "
+                                "flag_id and reason", key);
+    }
+    const char *id = json_string_value(json_object_get(root, "flag_id"));
+    if (id == NULL)
+        return fp_error_set(err, FP_ERR_INPUT,
+                            "flag_id: a withdrawal names the flag (the flag_id publish gave)");
+    return publisher_withdraw(a, id, json_string_value(json_object_get(root, "reason")), rec,
+                              err);
+}
+
+/* A flag (publish or update, flag_json.h), or a withdrawal written as the
+ * local API takes it: {"action": "withdraw", "flag_id": ..., "reason": ...}. */
+static int accept_text(agent *a, const char *text, size_t len, Flagpost__OutboxRecord **rec,
+                       fp_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return fp_error_set(err, FP_ERR_INPUT, "malformed JSON at line %d, column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+    const char *action = json_string_value(json_object_get(root, "action"));
+    int rc;
+    if (json_is_object(root) && action != NULL && strcmp(action, "withdraw") == 0) {
+        rc = withdraw_object(a, root, rec, err);
+    } else {
+        flag_request fr;
+        rc = flag_json_from_object(root, &fr, err);
+        if (rc == FP_OK) {
+            rc = publisher_accept(a, &fr, rec, err);
+            flag_request_free(&fr);
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* Publish one file; false when a storage failure means stop for now. */
 static bool publish_file(agent *a, const char *name)
 {
@@ -242,16 +286,11 @@ static bool publish_file(agent *a, const char *name)
         return true;
     char *text = NULL;
     size_t len = 0;
-    flag_request fr;
     Flagpost__OutboxRecord *rec = NULL;
     int rc = read_file(src, &text, &len, &err);
     if (rc == FP_OK) {
-        rc = flag_json_parse(text, len, &fr, &err);
+        rc = accept_text(a, text, len, &rec, &err);
         free(text);
-        if (rc == FP_OK) {
-            rc = publisher_accept(a, &fr, &rec, &err);
-            flag_request_free(&fr);
-        }
     }
     if (rc == FP_ERR_NOT_FOUND && access(src, F_OK) != 0)
         return true;   /* taken away by the agency meanwhile */
@@ -329,7 +368,8 @@ void spool_poll(agent *a, int64_t now_ms)
 
 /* ---------------------------------------------------------------- received */
 
-/* The stored flag a delivery became, if it is still the latest version. */
+/* The stored flag a delivery became, if it is still the latest version;
+ * for a withdrawal, the flag it withdrew (its state says so). */
 static json_t *received_json(agent *a, const Flagpost__Deliver *dv, char id_hex[33])
 {
     Flagpost__Envelope *env = NULL;
@@ -344,7 +384,8 @@ static json_t *received_json(agent *a, const Flagpost__Deliver *dv, char id_hex[
         Flagpost__StoredFlag *f = NULL;
         if (agent_store_flag_get(a->store, txn, body->flag_id.data, &f, NULL) == FP_OK &&
             f->message_id.len == 16 && env->message_id.len == 16 &&
-            memcmp(f->message_id.data, env->message_id.data, 16) == 0) {
+            (memcmp(f->message_id.data, env->message_id.data, 16) == 0 ||
+             f->state != FLAGPOST__FLAG_STATE__FLAG_ACTIVE)) {
             j = lookup_flag_to_json(a, f);
             envelope_id_hex(env->message_id.data, 16, id_hex);
         }

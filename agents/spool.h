@@ -19,7 +19,9 @@
  *                  fault, never its value).  Nothing of it was stored or
  *                  sent.
  *   DIR/received/  one MESSAGE_ID.json per flag this agency receives, as
- *                  `flagpost inbox` shows it, written under a temporary
+ *                  `flagpost inbox` shows it (a withdrawal delivered
+ *                  later gives another file: the flag, state
+ *                  "withdrawn"), written under a temporary
  *                  name and renamed, so the case system reads whole files
  *                  only (read *.json; the agency removes what it imported).
  *
@@ -55,7 +57,8 @@ int spool_prepare(const char *dir, fp_error *err);
 void spool_poll(agent *a, int64_t now_ms);
 
 /* After a committed batch from the broker: write each delivery marked
- * fresh (a flag newly stored) into DIR/received (no-op without --spool). */
+ * fresh (a flag newly stored or withdrawn) into DIR/received (no-op
+ * without --spool). */
 void spool_write_received(agent *a, Flagpost__ToAgent *const *msgs, const bool *fresh,
                           size_t n);
 

@@ -101,6 +101,24 @@ check_eq "it holds the granted field" "$(jq -r .fields.risk_summary "$SH/receive
     "dropped as a file"
 check_eq "received files are 0640" "$(stat -c %a "$SH/received/$MID.json")" 640
 
+# A withdrawal by file, as the local API takes it.
+FID=$(jq -r .flag_id "$SP/done/good.result.json")
+printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error"}\n' "$FID" \
+    >"$SP/in/withdraw-good.json"
+check "a withdrawal file is accepted" wait_until 10 test -f "$SP/done/withdraw-good.result.json"
+check "housing sees the flag withdrawn" wait_until 15 bash -c \
+    "'$FP' --agent '$(pp_agent housing-hf)' lookup --nhs 9434765919 | jq -r 'select(.flag_id==\"$FID\") | .state' | grep -qx withdrawn"
+check "the withdrawal reaches housing's received/ as a file" wait_until 10 bash -c \
+    "grep -l '\"state\": \"withdrawn\"' '$SH'/received/*.json | xargs -r jq -r .flag_id | grep -qx '$FID'"
+printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error"}\n' \
+    00000000000000000000000000000000 >"$SP/in/withdraw-unknown.json"
+check "withdrawing a flag we never published fails" wait_until 10 \
+    test -f "$SP/failed/withdraw-unknown.error"
+check_grep "naming flag_id" "^flag_id" "$SP/failed/withdraw-unknown.error"
+printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error", "x": 1}\n' \
+    "$FID" >"$SP/in/withdraw-extra.json"
+check "a withdrawal with a stray key fails" wait_until 10 test -f "$SP/failed/withdraw-extra.error"
+
 # After a restart the agent picks up a file dropped while it was down.
 stop_pid "$PP_PID_met_police"
 flag_json 9434765919 >"$SP/in/while-down.json"
