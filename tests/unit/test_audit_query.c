@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_chronology.h"
 #include "audit_log.h"
 #include "audit_query.h"
 #include "check.h"
@@ -258,6 +259,82 @@ static void test_query_run_over_a_store(void)
     CHECK(system(cmd) == 0);
 }
 
+/* Entries naming the subject, and later entries about the same flag that
+ * do not name it, in time order (not log order); others left out. */
+static void test_chronology_follows_flags(void)
+{
+    char dir[] = "/tmp/fp-audit-chron.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    MDB_env *env;
+    audit_log *log;
+    CHECK(store_env_open(&env, dir, 16u << 20, 32, 0, NULL) == FP_OK);
+    CHECK(audit_log_open(&log, env, NULL) == FP_OK);
+    MDB_txn *txn;
+    CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    struct {
+        int event;
+        const char *sender, *recipient;
+        int64_t t;
+        unsigned char subject, flag;
+    } script[] = {
+        {FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY, "police", "health", 5, 0, 1},   /* before */
+        {FLAGPOST__AUDIT_EVENT__AUDIT_DISCLOSURE, "police", "health", 10, 0x40, 1},
+        {FLAGPOST__AUDIT_EVENT__AUDIT_DISCLOSURE, "idva", "health", 11, 0x70, 2},
+        {FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY, "police", "health", 30, 0, 1},
+        {FLAGPOST__AUDIT_EVENT__AUDIT_VIEW, "police", "health", 20, 0x40, 1},
+        {FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY, "idva", "health", 31, 0, 2},
+    };
+    for (size_t i = 0; i < sizeof script / sizeof script[0]; i++) {
+        struct entry x;
+        make(&x, script[i].event, script[i].sender, script[i].recipient, script[i].t,
+             script[i].subject);
+        unsigned char flag[16];
+        memset(flag, script[i].flag, sizeof flag);
+        x.e.flag_id.data = flag;
+        x.e.flag_id.len = 16;
+        CHECK(audit_log_append_entry(log, txn, &x.e, NULL, NULL) == FP_OK);
+    }
+    CHECK(mdb_txn_commit(txn) == 0);
+    audit_chronology c;
+    audit_chronology_init(&c);
+    c.subjects[0].kind = PSEUDONYM_KIND_NHS;
+    memset(c.subjects[0].value, 0x40, 32);
+    c.n_subjects = 1;
+    CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+    CHECK(audit_chronology_collect(&c, log, txn, NULL) == FP_OK);
+    mdb_txn_abort(txn);
+    char got[64] = "";
+    for (size_t i = 0; i < c.n; i++) {
+        char b[8];
+        snprintf(b, sizeof b, "%llu ", (unsigned long long)c.items[i].index);
+        strcat(got, b);
+    }
+    CHECK_EQ_STR(got, "1 4 3 ");
+    CHECK_EQ_INT(c.n_agencies, 2);
+    CHECK_EQ_STR(c.agencies[0].agency, "police");
+    CHECK_EQ_INT(c.agencies[1].by_event[FLAGPOST__AUDIT_EVENT__AUDIT_VIEW], 1);
+    CHECK_EQ_INT(c.agencies[1].by_event[FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY], 1);
+    audit_chronology_free(&c);
+
+    audit_chronology_init(&c);
+    c.subjects[0].kind = PSEUDONYM_KIND_NHS;
+    memset(c.subjects[0].value, 0x40, 32);
+    c.n_subjects = 1;
+    c.from_ms = 15;   /* the flag is still followed from before the period */
+    CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+    CHECK(audit_chronology_collect(&c, log, txn, NULL) == FP_OK);
+    mdb_txn_abort(txn);
+    CHECK_EQ_INT(c.n, 2);
+    CHECK_EQ_INT(c.items[0].index, 4);
+    CHECK_EQ_INT(c.items[1].index, 3);
+    audit_chronology_free(&c);
+    audit_log_close(log);
+    mdb_env_close(env);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -269,5 +346,6 @@ int main(void)
     RUN(test_event_names_round_trip);
     RUN(test_actor_and_describe);
     RUN(test_query_run_over_a_store);
+    RUN(test_chronology_follows_flags);
     return check_summary();
 }
