@@ -208,8 +208,12 @@ int flag_json_parse_date(const char *s, int64_t *out)
     }
     if (*end != '\0')
         return FP_ERR_INPUT;
+    struct tm asked = tm;
     time_t t = timegm(&tm);
-    if (t == (time_t)-1)
+    /* timegm normalises 2025-02-30 to 2025-03-02; a date that does not
+     * survive the round trip was never a real date. */
+    if (t == (time_t)-1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
+        tm.tm_year != asked.tm_year)
         return FP_ERR_INPUT;
     *out = (int64_t)t;
     return FP_OK;
