@@ -50,8 +50,8 @@ void audit_list_begin(audit_list_writer *w, FILE *out, int format)
     w->format = format;
     w->rows = 0;
     if (format == AUDIT_LIST_TABLE) {
-        fprintf(out, "%-7s %-20s %-19s %-16s %-16s %-18s %-10s %s\n", "ENTRY", "TIME (UTC)",
-                "EVENT", "SENDER", "RECIPIENT", "CATEGORY", "DECISION", "RULE");
+        fprintf(out, "%-7s %-20s %-19s %-20s %-20s %-20s %-10s %s\n", "ENTRY", "TIME (UTC)",
+                "EVENT", "SENDER", "RECIPIENT", "CATEGORY", "DECISION", "RULE OR REASON");
     } else if (format == AUDIT_LIST_CSV) {
         for (size_t i = 0; i < N_COLUMNS; i++)
             fprintf(out, "%s%s", i ? "," : "", COLUMNS[i]);
@@ -103,9 +103,10 @@ static void row_table(audit_list_writer *w, uint64_t index, const Flagpost__Audi
 {
     char when[32];
     audit_cli_time(e->time_ms, when);
-    fprintf(w->out, "%-7llu %-20s %-19s %-16s %-16s %-18s %-10s %s\n",
+    const char *why = e->rule_id != NULL && e->rule_id[0] ? e->rule_id : s_or(e->reason);
+    fprintf(w->out, "%-7llu %-20s %-19s %-20s %-20s %-20s %-10s %s\n",
             (unsigned long long)index, when, audit_event_name((int)e->event), s_or(e->sender),
-            s_or(e->recipient), s_or(e->category), s_or(e->decision), s_or(e->rule_id));
+            s_or(e->recipient), s_or(e->category), s_or(e->decision), why);
 }
 
 static json_t *hex_json(const ProtobufCBinaryData *b)
