@@ -17,6 +17,7 @@
 #include "audit_cli.h"
 #include "audit_query.h"
 #include "pseudonym.h"
+#include "timefmt.h"
 
 static const char *const COLUMNS[] = {
     "index",   "time",     "event",  "sender",      "recipient",  "subject",
@@ -118,8 +119,8 @@ static json_t *hex_json(const ProtobufCBinaryData *b)
 
 static void row_jsonl(audit_list_writer *w, uint64_t index, const Flagpost__AuditEntry *e)
 {
-    char when[32];
-    audit_cli_time(e->time_ms, when);
+    char when[TIMEFMT_ISO_LEN];
+    timefmt_iso_ms(e->time_ms, when);
     json_t *subject = json_array(), *fields = json_array();
     for (size_t i = 0; i < e->n_subject; i++)
         json_array_append_new(subject,
@@ -172,10 +173,10 @@ void audit_list_csv_cell(FILE *out, const char *s)
 
 static void row_csv(audit_list_writer *w, uint64_t index, const Flagpost__AuditEntry *e)
 {
-    char num[32], when[32], version[16], flag[33], msg[33], pol[65], pay[65];
+    char num[32], when[TIMEFMT_ISO_LEN], version[16], flag[33], msg[33], pol[65], pay[65];
     char *subj = subjects_text(e), *fields = fields_text(e);
     snprintf(num, sizeof num, "%llu", (unsigned long long)index);
-    audit_cli_time(e->time_ms, when);
+    timefmt_iso_ms(e->time_ms, when);
     snprintf(version, sizeof version, "%u", (unsigned)e->version);
     hex_of(&e->flag_id, flag, sizeof flag);
     hex_of(&e->message_id, msg, sizeof msg);
