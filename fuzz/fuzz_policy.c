@@ -5,9 +5,10 @@
  * crash, leak, or trip a sanitizer.
  *
  * Build with clang -fsanitize=fuzzer,address,undefined, compiling this
- * file together with every .c file of policy/ and lib/ (so the parser is
- * coverage-instrumented), -Ilib -Ipolicy and the pkg-config flags of
- * libsodium, yaml-0.1 and lmdb; then run it on fuzz/corpus/policy, e.g.
+ * file together with every .c file of policy/ and lib/fp_error.c,
+ * lib/fileio.c and lib/keyfile.c (so the parser is coverage-instrumented),
+ * with -std=c11 -D_GNU_SOURCE -Ilib -Ipolicy and the pkg-config flags of
+ * libsodium and yaml-0.1; then run it on a copy of fuzz/corpus/policy:
  *   build/fuzz/fuzz_policy -max_total_time=60 -max_len=20000 CORPUS_COPY
  */
 #include <stddef.h>

@@ -154,6 +154,8 @@ static void withhold(const policy *p, const req_ix *ix, const policy_request *re
 {
     const char *first = NULL;
     uint64_t removed = 0;
+    if ((size_t)ix->category >= p->ncategories)   /* cannot happen: an allow rule matched */
+        return;
     for (size_t i = 0; i < p->nwithhold; i++) {
         const pol_rule *r = &p->rules[p->withhold_idx[i]];
         if (!rule_match(r, ix, req))

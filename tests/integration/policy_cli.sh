@@ -6,7 +6,6 @@ cd "$(dirname "$0")/../.."
 
 EX=policy/examples/tri-borough.yaml
 CORPUS=tests/policy_corpus
-MKCA="$FLAGPOST_TESTBIN/policy_test_ca"
 
 # exit_is NAME EXPECTED COMMAND...: passes when COMMAND exits with EXPECTED.
 exit_is() {
@@ -123,8 +122,9 @@ exit_is hash_needs_file 2 "$FP" policy hash
 exit_is hash_missing_file 1 "$FP" policy hash "$T/no-such.yaml"
 
 # ---- sign and verify
-check make_ca "$MKCA" "$T/ca"
-check make_other_ca "$MKCA" "$T/other-ca"
+check make_ca "$FP" ca init --ca "$T/ca" --name "Policy test CA"
+check make_other_ca "$FP" ca init --ca "$T/other-ca" --name "Another CA"
+check export_bundle "$FP" ca export --ca "$T/ca" --out "$T/bundle"
 cp "$EX" "$T/isa.yaml"
 exit_is verify_unsigned_refused 1 "$FP" policy verify --ca "$T/ca" "$T/isa.yaml"
 check_grep verify_unsigned_says "is not signed" "$T/last.err"
@@ -133,6 +133,8 @@ check_grep sign_reports_sig "isa.yaml.sig" "$T/last.out"
 check_grep sign_wrote_sig '^flagpost-policy-signature-v1$' "$T/isa.yaml.sig"
 exit_is verify_ok 0 "$FP" policy verify --ca "$T/ca" "$T/isa.yaml"
 check_grep verify_ok_says "signature ok" "$T/last.out"
+exit_is verify_with_bundle 0 "$FP" policy verify --ca "$T/bundle" "$T/isa.yaml"
+exit_is sign_with_bundle_refused 1 "$FP" policy sign --ca "$T/bundle" "$T/isa.yaml"
 exit_is explain_with_ca 0 "$FP" policy explain --policy "$T/isa.yaml" --ca "$T/ca" \
     --from met-police --to idva --category da_victim --purpose safeguarding \
     --basis public_task_safeguarding --consent given --risk high --role victim
