@@ -9,7 +9,8 @@
  *
  * MODE: valid | bad-signature | forged-sender | replay-same | replay-altered |
  *       stale | malformed-envelope | garbage
- * options: --to AGENCY (repeatable), --claim AGENCY, --category C, --purpose P,
+ * options: --to AGENCY (repeatable), --claim AGENCY, --server-ca DIR (broker key
+ *          from another bundle), --category C, --purpose P,
  *          --basis B, --consent C, --risk R, --role R, --nhs N,
  *          --field NAME=VALUE (declared and sealed), --undeclared NAME=VALUE
  *          (sealed but not declared)
@@ -35,7 +36,7 @@
 #define MAX_FIELDS 16
 
 typedef struct options {
-    const char *identity, *ca, *broker, *mode, *claim;
+    const char *identity, *ca, *server_ca, *broker, *mode, *claim;
     const char *category, *purpose, *basis, *consent, *risk, *role, *nhs;
     const char *to[MAX_TO];
     size_t n_to;
@@ -278,7 +279,8 @@ static int parse(int argc, char **argv, options *o)
         {"to", 1, NULL, 't'},       {"claim", 1, NULL, 'C'},    {"category", 1, NULL, 'g'},
         {"purpose", 1, NULL, 'p'},  {"basis", 1, NULL, 'l'},    {"consent", 1, NULL, 'o'},
         {"risk", 1, NULL, 'r'},     {"role", 1, NULL, 'R'},     {"nhs", 1, NULL, 'n'},
-        {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'}, {NULL, 0, NULL, 0}};
+        {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'},
+        {"server-ca", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
                    .basis = "public_task", .consent = "given", .risk = "high",
                    .role = "victim", .nhs = "9434765919", .claim = "met-police"};
@@ -288,6 +290,7 @@ static int parse(int argc, char **argv, options *o)
         case 'i': o->identity = optarg; break;
         case 'c': o->ca = optarg; break;
         case 'b': o->broker = optarg; break;
+        case 'S': o->server_ca = optarg; break;
         case 't': if (o->n_to < MAX_TO) o->to[o->n_to++] = optarg; break;
         case 'C': o->claim = optarg; break;
         case 'g': o->category = optarg; break;
@@ -319,7 +322,12 @@ int main(int argc, char **argv)
         identity_load(&r.id, r.o.identity, trust_store_ca_public(r.trust), &err) != FP_OK ||
         box_cache_new(&r.boxes, r.id.box_secret, &err) != FP_OK)
         return die(err.message, NULL);
-    const cert_info *bc = trust_store_broker(r.trust, envelope_now_ms() / 1000, &err);
+    /* --server-ca: take the broker's key from another bundle (an agency
+     * of a foreign CA that knows the real broker's public key). */
+    trust_store *server_trust = r.trust;
+    if (r.o.server_ca != NULL && trust_store_load(&server_trust, r.o.server_ca, &err) != FP_OK)
+        return die(err.message, NULL);
+    const cert_info *bc = trust_store_broker(server_trust, envelope_now_ms() / 1000, &err);
     if (bc == NULL)
         return die(err.message, NULL);
     r.ctx = zmq_ctx_new();
@@ -330,6 +338,8 @@ int main(int argc, char **argv)
     zmq_setsockopt(r.sock, ZMQ_CURVE_PUBLICKEY, r.id.cert.curve_public, 32);
     zmq_setsockopt(r.sock, ZMQ_CURVE_SECRETKEY, r.id.curve_secret, 32);
     zmq_connect(r.sock, r.o.broker);
+    if (server_trust != r.trust)
+        trust_store_free(server_trust);
     int rc = run_mode(&r);
     zmq_close(r.sock);
     zmq_ctx_term(r.ctx);

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The core path, end to end with real processes: police's flag reaches
+# housing through a real broker (CURVE + ZAP, LMDB, audit), housing finds
+# it by NHS number and by name + date of birth, fields the agreement does
+# not grant never reach housing or the broker's disk, and hostile messages
+# (another CA, a revoked agency, a tampered signature, a replay, a forged
+# sender, a stale clock, a malformed envelope, a refused recipient, an
+# undeclared field) are each refused and audited.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/partnership.sh"
+
+ROGUE="$FLAGPOST_TESTBIN/rogue_agent"
+
+check "partnership set up" pp_setup met-police housing-hf school-hf-primary housing-rbkc
+# housing-rbkc is revoked before the broker starts; its identity and an
+# old bundle (from before the revocation) are what its agent will use.
+cp -r "$PP_BUNDLE" "$T/bundle-before-revocation"
+check "revoke housing-rbkc" "$FP" ca revoke --ca "$PP_CA" --id housing-rbkc --reason "test"
+check "re-export bundle" "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE"
+
+check "broker starts" pp_start_broker
+check "police agent starts" pp_start_agent met-police
+check "housing agent starts" pp_start_agent housing-hf
+check "police connects" pp_wait_connected met-police
+check "housing connects" pp_wait_connected housing-hf
+
+# ---------------------------------------------------------------- the flag
+FLAG=$(pp_flag victim '{
+  "category": "da_victim", "purpose": "safeguarding",
+  "lawful_basis": "public_task_safeguarding",
+  "consent": "not_sought_unsafe",
+  "consent_reason": "perpetrator present at every contact",
+  "risk": "high",
+  "subject": {"role": "victim", "nhs": "943 476 5919", "name": "Jane Testcase",
+              "dob": "12/03/1985", "postcode": "W6 9LZ"},
+  "recipients": ["housing-hf"],
+  "fields": {"name": "Jane Testcase", "current_address": "Flat 9 Zinnia Court W6 9LZ",
+             "safe_contact_phone": "07700 900123",
+             "risk_summary": "Strangulation in past month; escalating",
+             "dash_score": "Q23-DASHVALUE-XYZZY",
+             "immigration_status": "IMMSTATUS-SPOUSAL-VISA-QWERTY"}
+}')
+pp_fp met-police publish "$FLAG" >"$T/publish.out" 2>"$T/publish.err"
+check_grep "publish is accepted" '"status": "accepted"' "$T/publish.out"
+check_grep "housing decision names the deciding rule" \
+    'high-risk-victim-to-housing-no-consent' "$T/publish.out"
+check_eq "housing is allowed" \
+    "$(jq -r '.decisions[] | select(.recipient=="housing-hf") | .decision' "$T/publish.out")" allowed
+
+lookup_count() {   # AGENCY ARGS... -> number of flags found
+    local id=$1; shift
+    pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
+}
+check "housing receives the flag" wait_until 10 test "$(lookup_count housing-hf --nhs 9434765919)" -ge 1
+pp_fp housing-hf lookup --nhs "943-476-5919" >"$T/lookup-nhs.out"
+pp_fp housing-hf lookup --name "JANE  testcase" --dob 1985-03-12 >"$T/lookup-name.out"
+check_eq "lookup by NHS number finds one flag" "$(grep -c flag_id "$T/lookup-nhs.out")" 1
+check_eq "lookup by name and date of birth finds it" "$(grep -c flag_id "$T/lookup-name.out")" 1
+check_eq "the sender is police" "$(jq -r .from "$T/lookup-nhs.out")" met-police
+check_eq "housing sees the address it is granted" \
+    "$(jq -r '.fields.current_address' "$T/lookup-nhs.out")" "Flat 9 Zinnia Court W6 9LZ"
+check_eq "housing does not get dash_score" "$(jq -r '.fields.dash_score' "$T/lookup-nhs.out")" null
+check_eq "housing does not get immigration_status" \
+    "$(jq -r '.fields.immigration_status' "$T/lookup-nhs.out")" null
+check_eq "lookup by another person finds nothing" "$(lookup_count housing-hf --nhs 4010232137)" 0
+
+# Withheld values exist nowhere at housing, and no field value at all is
+# on the broker's disk (only sealed parts and metadata).
+check_no_grep "dash_score value not in housing's store" "DASHVALUE" "$T/data-housing-hf/data.mdb"
+check_no_grep "immigration value not in housing's store" "IMMSTATUS" "$T/data-housing-hf/data.mdb"
+for v in "Zinnia Court" "07700 900123" "Strangulation" "Jane Testcase" "DASHVALUE" "IMMSTATUS"; do
+    check_no_grep "broker disk holds no plaintext '$v'" "$v" "$PP_BROKER_DATA/data.mdb"
+done
+
+check "audit records the disclosure" bash -c \
+    "$(declare -f pp_audit); FP=$FP PP_BROKER_DATA=$PP_BROKER_DATA; pp_audit --event disclosure | grep -q housing-hf"
+
+# ---------------------------------------------------------------- bad input
+BAD=$(pp_flag bad '{"category": "da_victim", "purpose": "safeguarding", "consent": "given",
+  "subject": {"role": "victim", "nhs": "9434765919"}}')
+check_fails "a flag without lawful_basis is refused" pp_fp met-police publish "$BAD"
+check_grep "the error names lawful_basis" "lawful_basis" "$T/last.err"
+BADNHS=$(pp_flag badnhs '{"category": "da_victim", "purpose": "safeguarding",
+  "lawful_basis": "public_task_safeguarding", "consent": "given",
+  "subject": {"role": "victim", "nhs": "9434765918"}}')
+check_fails "an invalid NHS number is refused" pp_fp met-police publish "$BADNHS"
+check_grep "the error names subject.nhs" "subject.nhs" "$T/last.err"
+BADCAT=$(pp_flag badcat '{"category": "da_vctim", "purpose": "safeguarding",
+  "lawful_basis": "public_task_safeguarding", "consent": "given",
+  "subject": {"role": "victim", "nhs": "9434765919"}}')
+check_fails "an unknown category is refused" pp_fp met-police publish "$BADCAT"
+check_grep "the error names category" "category" "$T/last.err"
+pp_fp met-police status >"$T/status.out"
+check_eq "refused input left nothing in the outbox" "$(jq .outbox.total "$T/status.out")" 1
+
+# ---------------------------------------------------------------- hostile peers
+rogue() {   # IDENTITY-ID MODE [options]
+    local id=$1 mode=$2; shift 2
+    "$ROGUE" --identity "$T/id-$id" --ca "$PP_BUNDLE" --broker "$PP_BROKER" "$mode" "$@"
+}
+audit_has() {   # EVENT REASON
+    pp_audit --event "$1" | grep -q "$2"
+}
+
+rogue met-police bad-signature --to housing-hf --field risk_summary=x >"$T/r.out"
+check_grep "tampered signature is refused" '"status":"refused".*bad-signature' "$T/r.out"
+check "tampered signature is audited" audit_has message_refused bad-signature
+
+rogue met-police forged-sender --claim housing-hf --to housing-hf >"$T/r.out"
+check_grep "forged sender is refused" '"status":"refused".*forged-sender' "$T/r.out"
+check "forged sender is audited" audit_has message_refused forged-sender
+
+rogue met-police stale --to housing-hf >"$T/r.out"
+check_grep "stale clock is refused" '"status":"refused".*clock-skew' "$T/r.out"
+check "stale clock is audited" audit_has message_refused clock-skew
+
+rogue met-police malformed-envelope --to housing-hf >"$T/r.out"
+check_grep "malformed envelope is refused" '"status":"refused".*malformed-envelope' "$T/r.out"
+check "malformed envelope is audited" audit_has message_refused malformed-envelope
+
+REPLAY_NHS=4010232137
+rogue met-police replay-same --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
+    --field risk_summary=replayed >"$T/r.out"
+check_eq "replayed message: first copy accepted" "$(sed -n 1p "$T/r.out" | jq -r .status)" accepted
+check "replay is audited" audit_has message_refused duplicate
+rogue met-police replay-altered --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
+    --field risk_summary=again >"$T/r.out"
+check_eq "reused id with other content is refused" "$(sed -n 2p "$T/r.out" | jq -r .status)" refused
+check "reused id is audited as a replay" audit_has message_refused '"replay"'
+sleep 1
+check_eq "housing holds each replayed flag once" "$(lookup_count housing-hf --nhs $REPLAY_NHS)" 2
+
+rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.out"
+check_eq "recipient the policy refuses is refused" \
+    "$(jq -r '.decisions[0].allowed' "$T/r.out")" false
+check "refused recipient is audited" audit_has refusal school-hf-primary
+
+rogue met-police valid --to housing-hf --consent not_sought_unsafe \
+    --field dash_score=DECLARED-NOT-ALLOWED >"$T/r.out"
+check_eq "declared field outside the rule is refused" \
+    "$(jq -r '.decisions[0].reason' "$T/r.out")" declared-field-not-allowed
+
+rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
+    --field risk_summary=ok --undeclared dash_score=SMUGGLED-VALUE >"$T/r.out"
+check "undeclared sealed field is rejected by housing" wait_until 10 \
+    audit_has recipient_rejected payload-field-not-declared
+check_eq "housing stored nothing from it" "$(lookup_count housing-hf --nhs 9876543210)" 0
+check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" \
+    "$T/data-housing-hf/data.mdb"
+
+# Another CA's agency, and a revoked agency, never get past the handshake.
+check "other CA set up" "$FP" ca init --ca "$T/other-ca" --name "Other CA"
+check "other CA issues an agency" "$FP" ca issue --ca "$T/other-ca" --id housing-wcc \
+    --name "Impostor" --sector housing --out "$T/id-impostor"
+cp "$PP_BUNDLE/certs/"broker-*.cert "$T/other-ca/certs/" 2>/dev/null
+check_fails "an agency of another CA gets no answer" timeout 20 "$ROGUE" \
+    --identity "$T/id-impostor" --ca "$T/other-ca" --server-ca "$PP_BUNDLE" \
+    --broker "$PP_BROKER" valid --to housing-hf
+check "another CA's agency is audited as refused" audit_has certificate_refused "no certificate"
+
+start_bg agent-revoked "$FLAGPOST_BIN/flagpost-agent" --identity "$T/id-housing-rbkc" \
+    --ca "$T/bundle-before-revocation" --policy "$PP_POLICY" --data "$T/data-rbkc" \
+    --broker "$PP_BROKER" --socket "ipc://$T/rbkc.sock"
+check "revoked agency's agent is told it was refused" wait_until 15 \
+    grep -q broker-refused-certificate "$T/agent-revoked.log"
+check "revoked agency is audited as refused" audit_has certificate_refused revoked

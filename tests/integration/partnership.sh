@@ -1,0 +1,82 @@
+# Bring up parts of a partnership for integration tests.  Source after lib.sh.
+#
+#   pp_setup AGENCY...      CA, broker identity, agency identities, bundle,
+#                           the example policy copied and signed
+#   pp_start_broker         broker on a free 127.0.0.1 port ($PP_BROKER)
+#   pp_start_agent ID       agent with its socket at $T/ID.sock
+#   pp_agent ID             the agent's --agent endpoint
+#   pp_fp ID ARGS...        flagpost --agent <ID's socket> ARGS...
+#   pp_audit ARGS...        flagpost audit list --data <broker data> --format jsonl ARGS
+#
+# Every agency id must be one the example policy lists (see
+# policy/examples/tri-borough.yaml).
+PP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PP_CA=$T/ca
+PP_BUNDLE=$T/bundle
+PP_POLICY=$T/policy.yaml
+PP_BROKER_DATA=$T/broker-data
+
+declare -A PP_SECTOR=(
+    [met-police]=police [nhs-acute]=health [nhs-mental-health]=health [gp-federation]=health
+    [housing-hf]=housing [housing-rbkc]=housing [housing-wcc]=housing [housing-assoc]=housing
+    [childrens-sc]=childrens_social_care [adults-sc]=adult_social_care [idva]=idva
+    [specialist-bfs]=specialist [probation]=probation [school-hf-primary]=education
+    [school-wcc-secondary]=education [marac]=marac)
+
+pp_issue() {   # ID SECTOR
+    "$FP" ca issue --ca "$PP_CA" --id "$1" --name "Test $1" --sector "$2" \
+        --out "$T/id-$1" >/dev/null
+}
+
+pp_setup() {
+    "$FP" ca init --ca "$PP_CA" --name "Test Partnership CA" >/dev/null || return 1
+    pp_issue broker broker || return 1
+    local a
+    for a in "$@"; do
+        pp_issue "$a" "${PP_SECTOR[$a]}" || return 1
+    done
+    "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE" >/dev/null || return 1
+    cp "$PP_ROOT/policy/examples/tri-borough.yaml" "$PP_POLICY"
+    "$FP" policy sign --ca "$PP_CA" "$PP_POLICY" >/dev/null
+}
+
+pp_start_broker() {
+    PP_PORT=${PP_PORT:-$(free_port)}
+    PP_BROKER="tcp://127.0.0.1:$PP_PORT"
+    start_bg broker "$FLAGPOST_BIN/flagpost-broker" --identity "$T/id-broker" \
+        --ca "$PP_BUNDLE" --policy "$PP_POLICY" --data "$PP_BROKER_DATA" \
+        --bind "$PP_BROKER" --log-level "${PP_LOG_LEVEL:-info}" "$@"
+    PP_BROKER_PID=$!
+    wait_until 10 grep -q broker-started "$T/broker.log"
+}
+
+pp_agent() { echo "ipc://$T/$1.sock"; }
+
+pp_start_agent() {   # ID [extra options]
+    local id=$1; shift
+    start_bg "agent-$id" "$FLAGPOST_BIN/flagpost-agent" --identity "$T/id-$id" \
+        --ca "$PP_BUNDLE" --policy "$PP_POLICY" --data "$T/data-$id" \
+        --broker "$PP_BROKER" --socket "$(pp_agent "$id")" \
+        --log-level "${PP_LOG_LEVEL:-info}" "$@"
+    eval "PP_PID_${id//-/_}=$!"
+    wait_until 10 test -S "$T/$id.sock"
+}
+
+pp_wait_connected() {   # ID
+    wait_until 15 grep -q broker-connected "$T/agent-$1.log"
+}
+
+pp_fp() {   # ID ARGS...
+    local id=$1; shift
+    "$FP" --agent "$(pp_agent "$id")" "$@"
+}
+
+pp_audit() {
+    "$FP" audit list --data "$PP_BROKER_DATA" --format jsonl "$@"
+}
+
+# A flag file from a JSON literal.
+pp_flag() {   # NAME JSON
+    printf '%s\n' "$2" >"$T/$1.json"
+    echo "$T/$1.json"
+}
