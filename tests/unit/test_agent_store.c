@@ -247,7 +247,8 @@ static void rflag_make(rflag *r, int flag_n, int msg_n, uint32_t version, const 
     r->body_bytes = malloc(blen + 1);
     flagpost__flag_body__pack(&r->body, r->body_bytes);
 
-    Flagpost__Envelope env = FLAGPOST__ENVELOPE__INIT;
+    Flagpost__Envelope env;
+    flagpost__envelope__init(&env);
     env.wire_version = 1;
     env.message_id.data = r->msg_id;
     env.message_id.len = 16;
@@ -259,7 +260,8 @@ static void rflag_make(rflag *r, int flag_n, int msg_n, uint32_t version, const 
     r->env_bytes = malloc(elen + 1);
     flagpost__envelope__pack(&env, r->env_bytes);
     static uint8_t sig[64];
-    Flagpost__SignedEnvelope se = FLAGPOST__SIGNED_ENVELOPE__INIT;
+    Flagpost__SignedEnvelope se;
+    flagpost__signed_envelope__init(&se);
     se.envelope.data = r->env_bytes;
     se.envelope.len = elen;
     se.signature.data = sig;

@@ -60,9 +60,12 @@ static uint8_t FLAG_ID[16] = "flag-id-0123456";
 static int enqueue(fixture *f, MDB_txn *txn, const char *agency, int mark, bool notice,
                    uint64_t *seq, uint64_t *written)
 {
-    Flagpost__ToAgent msg = FLAGPOST__TO_AGENT__INIT;
-    Flagpost__Deliver d = FLAGPOST__DELIVER__INIT;
-    Flagpost__Notice n = FLAGPOST__NOTICE__INIT;
+    Flagpost__ToAgent msg;
+    flagpost__to_agent__init(&msg);
+    Flagpost__Deliver d;
+    flagpost__deliver__init(&d);
+    Flagpost__Notice n;
+    flagpost__notice__init(&n);
     uint8_t part[4] = {'p', (uint8_t)mark, 0, 0};
     char text[32];
     snprintf(text, sizeof text, "mark %d", mark);
@@ -369,10 +372,12 @@ static void test_seen_records(void)
     fp_error err = {0};
     CHECK_EQ_INT(broker_store_seen_get(f.s, txn, id, &got, &err), FP_ERR_NOT_FOUND);
     CHECK(got == NULL);
-    Flagpost__PublishResult res = FLAGPOST__PUBLISH_RESULT__INIT;
+    Flagpost__PublishResult res;
+    flagpost__publish_result__init(&res);
     res.status = FLAGPOST__RESULT_STATUS__RESULT_REFUSED;
     res.error = (char *)"replay";
-    Flagpost__SeenRecord rec = FLAGPOST__SEEN_RECORD__INIT;
+    Flagpost__SeenRecord rec;
+    flagpost__seen_record__init(&rec);
     rec.sender = (char *)"police";
     rec.body_hash.data = hash;
     rec.body_hash.len = 32;
@@ -422,12 +427,14 @@ static void test_flag_records(void)
         memset(ids[i], 0, 16);
         ids[i][15] = (uint8_t)i;
     }
-    Flagpost__RecipientState rs = FLAGPOST__RECIPIENT_STATE__INIT, *rsp[1] = {&rs};
+    Flagpost__RecipientState rs, *rsp[1] = {&rs};
+    flagpost__recipient_state__init(&rs);
     rs.agency = (char *)"housing";
     rs.rule_id = (char *)"victims-to-housing";
     rs.notify_on_view = 1;
     rs.ack_within_s = 86400;
-    Flagpost__BrokerFlag bf = FLAGPOST__BROKER_FLAG__INIT;
+    Flagpost__BrokerFlag bf;
+    flagpost__broker_flag__init(&bf);
     bf.sender = (char *)"police";
     bf.recipients = rsp;
     bf.n_recipients = 1;
@@ -471,7 +478,8 @@ static void test_clients(void)
     uint8_t v1[32], v2[32];
     memset(v1, 1, 32);
     memset(v2, 2, 32);
-    Flagpost__Pseudonym p = FLAGPOST__PSEUDONYM__INIT;
+    Flagpost__Pseudonym p;
+    flagpost__pseudonym__init(&p);
     p.kind = FLAGPOST__PSEUDONYM_KIND__PSEUDONYM_NHS;
     p.value.data = v1;
     p.value.len = 32;

@@ -182,7 +182,8 @@ static void test_empty_envelope_signs_and_verifies(void)
      * work (decode then refuses it). */
     keys k;
     crypto_sign_keypair(k.pk, k.sk);
-    Flagpost__Envelope e = FLAGPOST__ENVELOPE__INIT;
+    Flagpost__Envelope e;
+    flagpost__envelope__init(&e);
     Flagpost__SignedEnvelope s;
     CHECK_EQ_INT(envelope_sign(&e, k.sk, &s, NULL), FP_OK);
     CHECK_EQ_INT(s.envelope.len, 0);
@@ -277,7 +278,8 @@ static void test_decode_refuses_garbage(void)
 {
     /* Field 1 as a length-delimited field with a length past the end. */
     uint8_t junk[] = {0x0a, 0x7f, 0x01};
-    Flagpost__SignedEnvelope s = FLAGPOST__SIGNED_ENVELOPE__INIT;
+    Flagpost__SignedEnvelope s;
+    flagpost__signed_envelope__init(&s);
     s.envelope.data = junk;
     s.envelope.len = sizeof junk;
     Flagpost__Envelope *d = (Flagpost__Envelope *)(uintptr_t)1;

@@ -64,7 +64,8 @@ static void test_seal_open_round_trip(void)
     CHECK_EQ_INT(party_new(&b), FP_OK);
     sample s;
     sample_init(&s, "housing-hf");
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     fp_error err = {0};
     CHECK_EQ_INT(payload_seal(a.bc, b.pk, &s.p, &part, &err), FP_OK);
     CHECK_EQ_INT(part.nonce.len, crypto_box_NONCEBYTES);
@@ -110,7 +111,9 @@ static void test_nonce_fresh_each_seal(void)
     party_new(&b);
     sample s;
     sample_init(&s, "b");
-    Flagpost__RecipientPart p1 = FLAGPOST__RECIPIENT_PART__INIT, p2 = p1;
+    Flagpost__RecipientPart p1, p2;
+    flagpost__recipient_part__init(&p1);
+    flagpost__recipient_part__init(&p2);
     CHECK_EQ_INT(payload_seal(a.bc, b.pk, &s.p, &p1, NULL), FP_OK);
     CHECK_EQ_INT(payload_seal(a.bc, b.pk, &s.p, &p2, NULL), FP_OK);
     CHECK(memcmp(p1.nonce.data, p2.nonce.data, crypto_box_NONCEBYTES) != 0);
@@ -130,7 +133,8 @@ static void test_other_recipient_or_wrong_sender_cannot_open(void)
     party_new(&c);
     sample s;
     sample_init(&s, "b");
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     CHECK_EQ_INT(payload_seal(a.bc, b.pk, &s.p, &part, NULL), FP_OK);
     Flagpost__Payload *out = (Flagpost__Payload *)(uintptr_t)1;
     fp_error err = {0};
@@ -159,7 +163,8 @@ static void test_tampered_ciphertext_or_nonce_fails(void)
     party_new(&b);
     sample s;
     sample_init(&s, "b");
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     CHECK_EQ_INT(payload_seal(a.bc, b.pk, &s.p, &part, NULL), FP_OK);
     size_t opened = 0;
     for (size_t i = 0; i < part.ciphertext.len; i++) {
@@ -198,7 +203,8 @@ static void test_shape_checks(void)
     party_new(&b);
     unsigned char *big = calloc(1, PAYLOAD_MAX_BYTES + crypto_box_MACBYTES + 1);
     unsigned char nonce[crypto_box_NONCEBYTES + 1] = {0};
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     Flagpost__Payload *out = (Flagpost__Payload *)(uintptr_t)1;
     fp_error err = {0};
     part.nonce.data = nonce;
@@ -231,8 +237,10 @@ static void test_empty_payload(void)
     party a, b;
     party_new(&a);
     party_new(&b);
-    Flagpost__Payload p = FLAGPOST__PAYLOAD__INIT;
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__Payload p;
+    flagpost__payload__init(&p);
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     CHECK_EQ_INT(payload_seal(a.bc, b.pk, &p, &part, NULL), FP_OK);
     CHECK_EQ_INT(part.ciphertext.len, crypto_box_MACBYTES);
     Flagpost__Payload *out = NULL;
@@ -255,7 +263,8 @@ static void test_authentic_garbage_is_input_error(void)
     unsigned char cipher[sizeof junk + crypto_box_MACBYTES];
     randombytes_buf(nonce, sizeof nonce);
     CHECK_EQ_INT(crypto_box_easy(cipher, junk, sizeof junk, nonce, b.pk, a.sk), 0);
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     part.nonce.data = nonce;
     part.nonce.len = sizeof nonce;
     part.ciphertext.data = cipher;
@@ -291,14 +300,17 @@ static void test_size_limit(void)
     party_new(&b);
     size_t cap = PAYLOAD_MAX_BYTES + 64;
     char *value = malloc(cap + 1);
-    Flagpost__FieldValue f = FLAGPOST__FIELD_VALUE__INIT;
+    Flagpost__FieldValue f;
+    flagpost__field_value__init(&f);
     Flagpost__FieldValue *fp[1] = {&f};
     f.name = (char *)"notes";
     f.value = value;
-    Flagpost__Payload p = FLAGPOST__PAYLOAD__INIT;
+    Flagpost__Payload p;
+    flagpost__payload__init(&p);
     p.fields = fp;
     p.n_fields = 1;
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     fp_error err = {0};
 
     CHECK_EQ_INT(fit_value(&p, value, cap, PAYLOAD_MAX_BYTES), PAYLOAD_MAX_BYTES);
@@ -327,7 +339,8 @@ static void test_low_order_key_refused(void)
     unsigned char zero[32] = {0};
     sample s;
     sample_init(&s, "b");
-    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart part;
+    flagpost__recipient_part__init(&part);
     fp_error err = {0};
     CHECK_EQ_INT(payload_seal(a.bc, zero, &s.p, &part, &err), FP_ERR_CRYPTO);
     CHECK(strstr(err.message, "not usable") != NULL);
@@ -384,7 +397,8 @@ static void test_cache_eviction_with_many_peers(void)
     CHECK_EQ_INT(reopened, 2 * MANY);
     /* A part sealed to peer 0 must not open for peer 1 even when both keys
      * have passed through the same cache slots. */
-    Flagpost__RecipientPart p0 = FLAGPOST__RECIPIENT_PART__INIT;
+    Flagpost__RecipientPart p0;
+    flagpost__recipient_part__init(&p0);
     CHECK_EQ_INT(payload_seal(a.bc, peers[0].pk, &s.p, &p0, NULL), FP_OK);
     Flagpost__Payload *out = NULL;
     CHECK_EQ_INT(payload_open(peers[1].bc, a.pk, &p0, &out, NULL), FP_ERR_CRYPTO);
