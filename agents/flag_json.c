@@ -17,9 +17,10 @@ static const char *const TOP_KEYS[] = {
     "category", "subcategory", "purpose", "lawful_basis", "consent", "consent_reason",
     "risk", "subject", "recipients", "fields", "restricted", "named_agencies",
     "review_date", "expires", "break_glass", "justification", "action", "flag_id",
-    "reason", NULL};
+    "reason", "linked_perpetrator", NULL};
 static const char *const SUBJECT_KEYS[] = {"role", "nhs", "name", "dob", "postcode",
                                            "uprn", NULL};
+static const char *const LINKED_KEYS[] = {"nhs", "name", "dob", "postcode", "uprn", NULL};
 
 static bool key_known(const char *key, const char *const *keys)
 {
@@ -167,6 +168,22 @@ static int parse_fields(json_t *root, flag_request *r, fp_error *err)
     return FP_OK;
 }
 
+static int parse_identifiers(json_t *s, const char *where, subject_identifiers *ids,
+                             fp_error *err)
+{
+    char path[64];
+    static const char *const keys[] = {"nhs", "name", "dob", "postcode", "uprn"};
+    static const size_t limits[] = {32, 200, 32, 16, 16};
+    const char **slots[] = {&ids->nhs, &ids->name, &ids->dob, &ids->postcode, &ids->uprn};
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s.%s", where, keys[i]);
+        int rc = get_text(s, keys[i], path, false, limits[i], slots[i], err);
+        if (rc != FP_OK)
+            return rc;
+    }
+    return FP_OK;
+}
+
 static int parse_subject(json_t *root, flag_request *r, fp_error *err)
 {
     json_t *s = json_object_get(root, "subject");
@@ -179,16 +196,17 @@ static int parse_subject(json_t *root, flag_request *r, fp_error *err)
     if (rc == FP_OK)
         rc = get_text(s, "role", "subject.role", true, FLAG_MAX_TEXT, &r->role, err);
     if (rc == FP_OK)
-        rc = get_text(s, "nhs", "subject.nhs", false, 32, &r->subject.nhs, err);
+        rc = parse_identifiers(s, "subject", &r->subject, err);
+    json_t *lp = json_object_get(root, "linked_perpetrator");
+    if (rc != FP_OK || lp == NULL || json_is_null(lp))
+        return rc;
+    if (!json_is_object(lp))
+        return fp_error_set(err, FP_ERR_INPUT, "linked_perpetrator: must be an object of "
+                            "identifiers");
+    r->has_linked_perpetrator = true;
+    rc = reject_unknown_keys(lp, LINKED_KEYS, "linked_perpetrator", err);
     if (rc == FP_OK)
-        rc = get_text(s, "name", "subject.name", false, 200, &r->subject.name, err);
-    if (rc == FP_OK)
-        rc = get_text(s, "dob", "subject.dob", false, 32, &r->subject.dob, err);
-    if (rc == FP_OK)
-        rc = get_text(s, "postcode", "subject.postcode", false, 16, &r->subject.postcode,
-                      err);
-    if (rc == FP_OK)
-        rc = get_text(s, "uprn", "subject.uprn", false, 16, &r->subject.uprn, err);
+        rc = parse_identifiers(lp, "linked_perpetrator", &r->linked_perpetrator, err);
     return rc;
 }
 
@@ -208,8 +226,12 @@ int flag_json_parse_date(const char *s, int64_t *out)
     }
     if (*end != '\0')
         return FP_ERR_INPUT;
+    struct tm asked = tm;
     time_t t = timegm(&tm);
-    if (t == (time_t)-1)
+    /* timegm normalises 2025-02-30 to 2025-03-02; a date that does not
+     * survive the round trip was never a real date. */
+    if (t == (time_t)-1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
+        tm.tm_year != asked.tm_year)
         return FP_ERR_INPUT;
     *out = (int64_t)t;
     return FP_OK;

@@ -12,6 +12,9 @@
  *     "risk": "standard" | "medium" | "high"   (default "standard")
  *     "subject": {"role": "victim", "nhs": "...", "name": "...", "dob": "...",
  *                 "postcode": "...", "uprn": "..."},
+ *     "linked_perpetrator": {"nhs": "...", ...}   optional: lets the broker
+ *                                         keep a survivor's address from
+ *                                         agencies that hold him as a client
  *     "recipients": ["housing-hf", ...],  optional: default is everyone the
  *                                         policy allows
  *     "fields": {"safe_contact": "...", ...},
@@ -66,6 +69,8 @@ typedef struct flag_request {
     const char *risk;
     const char *role;
     subject_identifiers subject;
+    bool has_linked_perpetrator;
+    subject_identifiers linked_perpetrator;
     bool recipients_given;
     const char *recipients[FLAG_MAX_RECIPIENTS];
     size_t recipient_count;

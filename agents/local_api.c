@@ -123,6 +123,13 @@ static json_t *decisions_json(const Flagpost__OutboxRecord *rec)
                               verdict, "rule", d->rule_id);
         if (!d->allowed && d->reason[0])
             json_object_set_new(o, "reason", json_string(d->reason));
+        if (d->n_withheld > 0) {
+            json_t *w = json_array();
+            for (size_t k = 0; k < d->n_withheld; k++)
+                json_array_append_new(w, json_string(d->withheld[k]));
+            json_object_set_new(o, "withheld", w);
+            json_object_set_new(o, "withheld_by", json_string(d->withheld_by));
+        }
         json_array_append_new(arr, o);
     }
     return arr;

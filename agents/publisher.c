@@ -32,6 +32,8 @@ typedef struct build {
     unsigned char flag_id[16];
     pseudonym subject[PSEUDONYM_MAX];
     size_t subject_count;
+    pseudonym linked[PSEUDONYM_MAX];
+    size_t linked_count;
     recipient_plan plans[FLAG_MAX_RECIPIENTS * 2];
     size_t plan_count;
 } build;
@@ -189,14 +191,45 @@ static int seal_part(agent *a, const flag_request *req, build *b, recipient_plan
     return FP_OK;
 }
 
-static Flagpost__Decision *decision_of(const recipient_plan *p, Flagpost__Decision *d)
+/* Field names the agency supplied that a deny rule keeps from this
+ * recipient (the rest of the flag still goes). */
+static size_t withheld_names(agent *a, const flag_request *req, const recipient_plan *p,
+                             char **names)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->field_count; i++) {
+        int bit = policy_field_index(a->policy, req->category, req->fields[i].name);
+        if (bit >= 0 && (p->decision.withheld & ((uint64_t)1 << bit)))
+            names[n++] = (char *)(uintptr_t)req->fields[i].name;
+    }
+    return n;
+}
+
+static Flagpost__Decision *decision_of(agent *a, const flag_request *req,
+                                       const recipient_plan *p, Flagpost__Decision *d,
+                                       char **withheld)
 {
     flagpost__decision__init(d);
+    d->n_withheld = p->decision.allowed ? withheld_names(a, req, p, withheld) : 0;
+    d->withheld = withheld;
+    d->withheld_by = (char *)(uintptr_t)(d->n_withheld ? p->decision.withheld_by : "");
     d->recipient = (char *)(uintptr_t)p->agency_id;
     d->allowed = p->decision.allowed;
     d->rule_id = (char *)(uintptr_t)p->decision.rule_id;
     d->reason = (char *)(uintptr_t)(p->decision.allowed ? "" : p->decision.reason);
     return d;
+}
+
+static void pseudonyms_out(const pseudonym *in, size_t n, Flagpost__Pseudonym *pv,
+                           Flagpost__Pseudonym **ptrs)
+{
+    for (size_t i = 0; i < n; i++) {
+        flagpost__pseudonym__init(&pv[i]);
+        pv[i].kind = (Flagpost__PseudonymKind)in[i].kind;
+        pv[i].value.data = (uint8_t *)(uintptr_t)in[i].value;
+        pv[i].value.len = PSEUDONYM_LEN;
+        ptrs[i] = &pv[i];
+    }
 }
 
 /* Pack the FlagBody into *out (malloc'd). */
@@ -205,30 +238,32 @@ static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t 
 {
     Flagpost__FlagBody body = FLAGPOST__FLAG_BODY__INIT;
     Flagpost__Pseudonym subj[PSEUDONYM_MAX], *subj_ptrs[PSEUDONYM_MAX];
-    for (size_t i = 0; i < b->subject_count; i++) {
-        flagpost__pseudonym__init(&subj[i]);
-        subj[i].kind = (Flagpost__PseudonymKind)b->subject[i].kind;
-        subj[i].value.data = (uint8_t *)(uintptr_t)b->subject[i].value;
-        subj[i].value.len = PSEUDONYM_LEN;
-        subj_ptrs[i] = &subj[i];
-    }
+    Flagpost__Pseudonym linked[PSEUDONYM_MAX], *linked_ptrs[PSEUDONYM_MAX];
+    pseudonyms_out(b->subject, b->subject_count, subj, subj_ptrs);
+    pseudonyms_out(b->linked, b->linked_count, linked, linked_ptrs);
     ProtobufCBinaryData digests[FLAG_MAX_RECIPIENTS * 2];
     Flagpost__SenderRefusal refusals[FLAG_MAX_RECIPIENTS * 2];
     Flagpost__SenderRefusal *refusal_ptrs[FLAG_MAX_RECIPIENTS * 2];
+    char *withheld[FLAG_MAX_RECIPIENTS * 2][FLAG_MAX_FIELDS];
     size_t nd = 0, nr = 0;
     for (size_t i = 0; i < b->plan_count; i++) {
         const recipient_plan *p = &b->plans[i];
+        size_t nw = p->decision.allowed ? withheld_names(a, req, p, withheld[nr]) : 0;
         if (p->decision.allowed) {
             digests[nd].data = (uint8_t *)(uintptr_t)p->digest;
             digests[nd++].len = 32;
-        } else if (req->recipients_given) {
-            flagpost__sender_refusal__init(&refusals[nr]);
-            refusals[nr].recipient = (char *)(uintptr_t)p->agency_id;
-            refusals[nr].rule_id = (char *)(uintptr_t)p->decision.rule_id;
-            refusals[nr].reason = (char *)(uintptr_t)p->decision.reason;
-            refusal_ptrs[nr] = &refusals[nr];
-            nr++;
         }
+        if (nw == 0 && (p->decision.allowed || !req->recipients_given))
+            continue;
+        flagpost__sender_refusal__init(&refusals[nr]);
+        refusals[nr].recipient = (char *)(uintptr_t)p->agency_id;
+        refusals[nr].rule_id =
+            (char *)(uintptr_t)(nw ? p->decision.withheld_by : p->decision.rule_id);
+        refusals[nr].reason = (char *)(uintptr_t)(nw ? "fields-withheld" : p->decision.reason);
+        refusals[nr].fields = withheld[nr];
+        refusals[nr].n_fields = nw;
+        refusal_ptrs[nr] = &refusals[nr];
+        nr++;
     }
     body.flag_id.data = (uint8_t *)(uintptr_t)b->flag_id;
     body.flag_id.len = 16;
@@ -244,6 +279,8 @@ static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t 
     body.subject_role = (char *)(uintptr_t)req->role;
     body.subject = subj_ptrs;
     body.n_subject = b->subject_count;
+    body.linked_perpetrator = linked_ptrs;
+    body.n_linked_perpetrator = b->linked_count;
     body.restricted = req->restricted;
     body.named_agencies = (char **)(uintptr_t)req->named;
     body.n_named_agencies = req->named_count;
@@ -255,7 +292,6 @@ static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t 
     body.n_refused_at_sender = nr;
     body.break_glass = req->break_glass;
     body.justification = (char *)(uintptr_t)(req->justification ? req->justification : "");
-    (void)a;
     *out_len = flagpost__flag_body__get_packed_size(&body);
     *out = malloc(*out_len ? *out_len : 1);
     if (*out == NULL)
@@ -264,15 +300,16 @@ static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t 
     return FP_OK;
 }
 
-static int commit_record(agent *a, const build *b, const uint8_t *body, size_t body_len,
-                         fp_error *err)
+static int commit_record(agent *a, const flag_request *req, const build *b,
+                         const uint8_t *body, size_t body_len, fp_error *err)
 {
+    char *withheld[FLAG_MAX_RECIPIENTS * 2][FLAG_MAX_FIELDS];
     Flagpost__OutboxRecord rec = FLAGPOST__OUTBOX_RECORD__INIT;
     ProtobufCBinaryData parts[FLAG_MAX_RECIPIENTS * 2];
     Flagpost__Decision decisions[FLAG_MAX_RECIPIENTS * 2], *decision_ptrs[FLAG_MAX_RECIPIENTS * 2];
     size_t np = 0;
     for (size_t i = 0; i < b->plan_count; i++) {
-        decision_ptrs[i] = decision_of(&b->plans[i], &decisions[i]);
+        decision_ptrs[i] = decision_of(a, req, &b->plans[i], &decisions[i], withheld[i]);
         if (b->plans[i].decision.allowed) {
             parts[np].data = b->plans[i].part;
             parts[np++].len = b->plans[i].part_len;
@@ -338,6 +375,9 @@ int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord *
     if (rc == FP_OK)
         rc = pseudonym_derive(a->id.linkage_key, &req->subject, "subject", b->subject,
                               &b->subject_count, err);
+    if (rc == FP_OK && req->has_linked_perpetrator)
+        rc = pseudonym_derive(a->id.linkage_key, &req->linked_perpetrator, "linked_perpetrator",
+                              b->linked, &b->linked_count, err);
     if (rc == FP_OK)
         rc = plan_recipients(a, req, b, err);
     for (size_t i = 0; rc == FP_OK && i < b->plan_count; i++)
@@ -346,7 +386,7 @@ int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord *
     if (rc == FP_OK)
         rc = pack_body(a, req, b, &body, &body_len, err);
     if (rc == FP_OK)
-        rc = commit_record(a, b, body, body_len, err);
+        rc = commit_record(a, req, b, body, body_len, err);
     if (rc == FP_OK)
         rc = read_back(a, b->message_id, out, err);
     free(body);

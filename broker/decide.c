@@ -132,7 +132,17 @@ static void decide_one(broker *b, MDB_txn *txn, const cert_info *sender,
         return;
     }
     if (!fields_granted(b, body->category, v->part, v->decision.fields)) {
-        refuse(v, "declared-field-not-allowed");
+        /* A sealed part cannot be trimmed here, so a part carrying a field
+         * a deny rule withholds (which the sender could not know, e.g. the
+         * recipient holds the perpetrator) is refused whole, under that
+         * rule's name so the sender can resend without it. */
+        if (fields_granted(b, body->category, v->part,
+                           v->decision.fields | v->decision.withheld) && v->decision.withheld_by) {
+            v->rule_id = v->decision.withheld_by;
+            refuse(v, "carries-withheld-field");
+        } else {
+            refuse(v, "declared-field-not-allowed");
+        }
         return;
     }
     v->allowed = true;

@@ -162,9 +162,11 @@ static int audit_sender_refusals(broker *b, MDB_txn *txn, const Flagpost__Envelo
         audit_entry_from_flag(&e, FLAGPOST__AUDIT_EVENT__AUDIT_REFUSAL, env, body,
                               policy_hash(b->policy));
         e.recipient = r->recipient;
-        e.decision = (char *)"refused";
+        e.decision = (char *)(r->n_fields ? "withheld" : "refused");
         e.rule_id = r->rule_id;
         e.reason = r->reason;
+        e.fields = r->fields;   /* names of withheld fields, never values */
+        e.n_fields = r->n_fields;
         e.stage = (char *)"sender";
         int rc = audit_entry_append(b->store, txn, &e, now, err);
         if (rc != FP_OK)
@@ -228,6 +230,16 @@ static int stage_flag(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     return rc;
 }
 
+static const Flagpost__SenderRefusal *withheld_for(const Flagpost__FlagBody *body,
+                                                   const char *recipient)
+{
+    for (size_t i = 0; i < body->n_refused_at_sender; i++)
+        if (body->refused_at_sender[i]->n_fields > 0 &&
+            strcmp(body->refused_at_sender[i]->recipient, recipient) == 0)
+            return body->refused_at_sender[i];
+    return NULL;
+}
+
 static void fill_decisions(const Flagpost__FlagBody *body, const recipient_verdict *v, size_t n,
                            Flagpost__Decision *d, Flagpost__Decision **ptrs, size_t *count)
 {
@@ -238,10 +250,18 @@ static void fill_decisions(const Flagpost__FlagBody *body, const recipient_verdi
         d[k].allowed = v[i].allowed;
         d[k].rule_id = (char *)(uintptr_t)(v[i].rule_id ? v[i].rule_id : "");
         d[k].reason = (char *)(uintptr_t)v[i].reason;
+        const Flagpost__SenderRefusal *w = v[i].allowed ? withheld_for(body, d[k].recipient) : NULL;
+        if (w != NULL) {
+            d[k].withheld = w->fields;
+            d[k].n_withheld = w->n_fields;
+            d[k].withheld_by = w->rule_id;
+        }
         ptrs[k] = &d[k];
         k++;
     }
     for (size_t i = 0; i < body->n_refused_at_sender && k < 2 * DECIDE_MAX_RECIPIENTS; i++) {
+        if (body->refused_at_sender[i]->n_fields > 0)
+            continue;   /* reported with the recipient's allowed decision */
         flagpost__decision__init(&d[k]);
         d[k].recipient = body->refused_at_sender[i]->recipient;
         d[k].allowed = false;

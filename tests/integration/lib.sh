@@ -24,6 +24,17 @@ t_cleanup() {
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
+    # A sanitizer report in any process log is a failure, even though the
+    # process ran in the background and nobody waited for its status.
+    local log
+    for log in "$T"/*.log; do
+        [ -f "$log" ] || continue
+        if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log"; then
+            not_ok "no sanitizer report in $(basename "$log")"
+            grep -E -A12 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log" \
+                | head -30 | sed 's/^/#   /'
+        fi
+    done
     if [ "$T_FAILED" -eq 0 ] && [ -z "${KEEP_TEST_DIR:-}" ]; then
         rm -rf "$T"
     else

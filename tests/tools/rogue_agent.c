@@ -50,6 +50,7 @@ typedef struct rogue {
     options o;
     identity id;
     trust_store *trust;
+    trust_store *server_trust;   /* --server-ca, else trust */
     box_cache *boxes;
     void *ctx, *sock;
 } rogue;
@@ -77,6 +78,8 @@ static uint8_t *build_part(rogue *r, const char *to, const unsigned char msg_id[
                            size_t *len)
 {
     const cert_info *c = trust_store_by_agency(r->trust, to, envelope_now_ms() / 1000, NULL);
+    if (c == NULL)
+        c = trust_store_by_agency(r->server_trust, to, envelope_now_ms() / 1000, NULL);
     if (c == NULL)
         return NULL;
     Flagpost__FieldValue fv[2 * MAX_FIELDS], *fvp[2 * MAX_FIELDS];
@@ -282,7 +285,7 @@ static int parse(int argc, char **argv, options *o)
         {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'},
         {"server-ca", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
-                   .basis = "public_task", .consent = "given", .risk = "high",
+                   .basis = "public_task_safeguarding", .consent = "given", .risk = "high",
                    .role = "victim", .nhs = "9434765919", .claim = "met-police"};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -324,10 +327,10 @@ int main(int argc, char **argv)
         return die(err.message, NULL);
     /* --server-ca: take the broker's key from another bundle (an agency
      * of a foreign CA that knows the real broker's public key). */
-    trust_store *server_trust = r.trust;
-    if (r.o.server_ca != NULL && trust_store_load(&server_trust, r.o.server_ca, &err) != FP_OK)
+    r.server_trust = r.trust;
+    if (r.o.server_ca != NULL && trust_store_load(&r.server_trust, r.o.server_ca, &err) != FP_OK)
         return die(err.message, NULL);
-    const cert_info *bc = trust_store_broker(server_trust, envelope_now_ms() / 1000, &err);
+    const cert_info *bc = trust_store_broker(r.server_trust, envelope_now_ms() / 1000, &err);
     if (bc == NULL)
         return die(err.message, NULL);
     r.ctx = zmq_ctx_new();
@@ -338,9 +341,9 @@ int main(int argc, char **argv)
     zmq_setsockopt(r.sock, ZMQ_CURVE_PUBLICKEY, r.id.cert.curve_public, 32);
     zmq_setsockopt(r.sock, ZMQ_CURVE_SECRETKEY, r.id.curve_secret, 32);
     zmq_connect(r.sock, r.o.broker);
-    if (server_trust != r.trust)
-        trust_store_free(server_trust);
     int rc = run_mode(&r);
+    if (r.server_trust != r.trust)
+        trust_store_free(r.server_trust);
     zmq_close(r.sock);
     zmq_ctx_term(r.ctx);
     box_cache_free(r.boxes);
