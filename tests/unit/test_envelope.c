@@ -254,6 +254,51 @@ static void test_decode_refuses_bad_sender(void)
     }
 }
 
+/* Raw Envelope bytes: wire_version 1, a 16-byte id, type FLAG, and the
+ * given sender bytes (which may hold a NUL, as the wire allows). */
+static size_t raw_envelope(uint8_t *out, const char *sender, size_t sender_len)
+{
+    size_t n = 0;
+    out[n++] = 0x08;   /* field 1, varint */
+    out[n++] = 0x01;
+    out[n++] = 0x12;   /* field 2, bytes */
+    out[n++] = 16;
+    memcpy(out + n, ID16, 16);
+    n += 16;
+    out[n++] = 0x18;   /* field 3, varint */
+    out[n++] = 0x01;
+    out[n++] = 0x22;   /* field 4, string */
+    out[n++] = (uint8_t)sender_len;
+    memcpy(out + n, sender, sender_len);
+    return n + sender_len;
+}
+
+/* The sender on the wire must be exactly a valid agency id.  "police",
+ * a NUL and more bytes reads as "police" in C, so the id the broker checks
+ * against the connection and writes to the audit trail would differ from
+ * the signed bytes. */
+static void test_decode_refuses_sender_with_nul(void)
+{
+    uint8_t raw[64];
+    Flagpost__SignedEnvelope s;
+    flagpost__signed_envelope__init(&s);
+    s.envelope.data = raw;
+    Flagpost__Envelope *d = NULL;
+    fp_error err = {0};
+    s.envelope.len = raw_envelope(raw, "police", 6);
+    CHECK_EQ_INT(envelope_decode(&s, &d, &err), FP_OK);   /* the control */
+    if (d != NULL)
+        flagpost__envelope__free_unpacked(d, NULL);
+    d = NULL;
+    s.envelope.len = raw_envelope(raw, "police\0health", 13);
+    int rc = envelope_decode(&s, &d, &err);
+    if (rc == FP_OK)
+        printf("#   sender \"police\\0health\" was accepted as \"%s\"\n", d->sender);
+    CHECK_EQ_INT(rc, FP_ERR_INPUT);
+    if (d != NULL)
+        flagpost__envelope__free_unpacked(d, NULL);
+}
+
 static void test_decode_policy_hash_is_empty_or_32(void)
 {
     Flagpost__Envelope e;
@@ -394,6 +439,7 @@ int main(void)
     RUN(test_decode_refuses_other_wire_versions);
     RUN(test_decode_refuses_bad_message_id);
     RUN(test_decode_refuses_bad_sender);
+    RUN(test_decode_refuses_sender_with_nul);
     RUN(test_decode_policy_hash_is_empty_or_32);
     RUN(test_decode_refuses_garbage);
     RUN(test_check_time_skew);
