@@ -102,6 +102,20 @@ static int by_name(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* rename() that never replaces an existing file (EEXIST instead).  Where
+ * the filesystem cannot do that in one step (NFS), link + unlink. */
+static int move_noreplace(const char *src, const char *dst)
+{
+    if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(src, dst) != 0)
+        return -1;
+    unlink(src);
+    return 0;
+}
+
 /* Move src to dir/name, or dir/stem-N.json if that is taken; *final gets
  * the name used. */
 static int move_unique(const char *src, const char *dir, const char *name,
@@ -116,11 +130,8 @@ static int move_unique(const char *src, const char *dir, const char *name,
             snprintf(final, SPOOL_NAME_MAX, "%.*s-%d.json", (int)stem, name, n);
         if (fileio_join(path, sizeof path, dir, final, err) != FP_OK)
             return FP_ERR_INPUT;
-        /* link + unlink never replaces an existing file, unlike rename. */
-        if (link(src, path) == 0) {
-            unlink(src);
+        if (move_noreplace(src, path) == 0)
             return FP_OK;
-        }
         if (errno != EEXIST)
             return fp_error_set(err, FP_ERR_IO, "cannot move %s to %s: %s", src, path,
                                 strerror(errno));
@@ -171,7 +182,12 @@ static void file_failed(agent *a, const char *src, const char *name, const fp_er
     log_event(&a->log, LOG_WARN, "spool-file-failed", "file=%s error=\"%s\"", name,
               why->message);
     if (move_unique(src, dir, name, final, &err) != FP_OK) {
-        log_event(&a->log, LOG_ERROR, "spool-move-failed", "error=\"%s\"", err.message);
+        /* Hidden, so it is not judged again at every look. */
+        char hidden[SPOOL_PATH_MAX];
+        snprintf(hidden, sizeof hidden, "%s/in/.%s.failed", a->cfg.spool_dir, name);
+        rename(src, hidden);
+        log_event(&a->log, LOG_ERROR, "spool-move-failed", "file=%s error=\"%s\" kept_as=\"%s\"",
+                  name, err.message, hidden);
         return;
     }
     snprintf(line, sizeof line, "%s\n", why->message);
@@ -185,9 +201,18 @@ static void file_done(agent *a, const char *src, const char *name,
     fp_error err;
     sub_path(a, "done", dir);
     if (move_unique(src, dir, name, final, &err) != FP_OK) {
-        /* Left in in/ it would be published again: say so loudly. */
-        log_event(&a->log, LOG_ERROR, "spool-move-failed", "error=\"%s\" hint=\"remove it "
-                  "from in/ by hand or it is published again\"", err.message);
+        /* Left as it is the file would be published again at every look:
+         * hide it in in/ (a dot name is never read), or as a last resort
+         * remove it.  The flag itself is safe in the outbox. */
+        char hex[33], hidden[SPOOL_PATH_MAX];
+        envelope_id_hex(rec->message_id.data, 16, hex);
+        snprintf(hidden, sizeof hidden, "%s/in/.%s.published-%s", a->cfg.spool_dir, name, hex);
+        bool kept = rename(src, hidden) == 0;
+        if (!kept)
+            unlink(src);
+        log_event(&a->log, LOG_ERROR, "spool-move-failed",
+                  "file=%s message=%s error=\"%s\" kept_as=\"%s\"", name, hex, err.message,
+                  kept ? hidden : "(removed)");
         return;
     }
     json_t *answer = local_api_record_json(rec);

@@ -26,7 +26,9 @@
  *                  only (read *.json; the agency removes what it imported).
  *
  * A name already taken in done/ or failed/ gets a "-2", "-3", ... suffix
- * rather than replacing an earlier file.  The agent looks into in/ every
+ * rather than replacing an earlier file.  A file that cannot be moved at
+ * all stays in in/ under a hidden name (.NAME.published-MESSAGE_ID or
+ * .NAME.failed), logged, so it is never published twice.  The agent looks into in/ every
  * SPOOL_POLL_MS from its event loop and publishes at most SPOOL_BATCH
  * files per look, so the loop stays responsive.  A file is published
  * before it is moved: a crash in the instant between the two publishes it

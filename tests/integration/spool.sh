@@ -119,6 +119,23 @@ printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error", "x
     "$FID" >"$SP/in/withdraw-extra.json"
 check "a withdrawal with a stray key fails" wait_until 10 test -f "$SP/failed/withdraw-extra.error"
 
+# When a file cannot be moved out of in/, it is hidden there, never
+# published (or judged) again at every look.
+mv "$SP/done" "$SP/done.away" && touch "$SP/done"
+mv "$SP/failed" "$SP/failed.away" && touch "$SP/failed"
+flag_json 9434765919 >"$SP/in/stuck.json"
+printf '{"broken": \n' >"$SP/in/stuck-bad.json"
+check "a published file that cannot go to done/ is hidden in in/" wait_until 10 bash -c \
+    "ls -A '$SP/in' | grep -q '^\.stuck\.json\.published-[0-9a-f]\{32\}$'"
+check "a failed file that cannot go to failed/ is hidden in in/" wait_until 10 \
+    test -f "$SP/in/.stuck-bad.json.failed"
+sleep 1
+check_eq "the stuck flag was published once" \
+    "$(grep -c 'flag-accepted.*file=stuck.json' "$T/agent-met-police.log")" 1
+check_eq "the move failure was logged once each" \
+    "$(grep -c 'spool-move-failed' "$T/agent-met-police.log")" 2
+rm -f "$SP/done" "$SP/failed" && mv "$SP/done.away" "$SP/done" && mv "$SP/failed.away" "$SP/failed"
+
 # After a restart the agent picks up a file dropped while it was down.
 stop_pid "$PP_PID_met_police"
 flag_json 9434765919 >"$SP/in/while-down.json"
