@@ -17,3 +17,6 @@ check_eq "the expected counts" "$(tail -n 1 "$T/demo.out")" \
     "demo: deliveries=${DEMO_DELIVERIES:-13} refusals=1 withheld=1 views=1"
 check "the IG report is written" test -s "$T/demo/ig-report.html"
 check_no_grep "no process is left behind" "." <(pgrep -f "$T/demo/" || true)
+check "the IG report opens in headless Chromium without console errors" \
+    browser_render "$T/demo/ig-report.html" "$T/ig-report.png"
+check_grep "the report is self-contained (no network)" "loads nothing from the network" "$T/demo/ig-report.html"
