@@ -3,7 +3,7 @@
 # PID 1 where the tests run, so the programs cannot run under the units'
 # own seccomp filter; instead broker and agents run under strace through a
 # day's work (connect, publish through the socket and the spool, deliver,
-# look up, a broker restart and reconnect, clean shutdown), and
+# look up, a SIGHUP reload, a broker restart and reconnect, clean shutdown), and
 # scripts/check-syscalls checks every system call, socket family, mapping
 # and /proc access against the rules in packaging/*.service, expanded by
 # systemd-analyze from the same tables systemd compiles the filter from.
@@ -80,6 +80,18 @@ check "housing looks the subject up" bash -c \
     "'$FP' --agent '$(pp_agent housing-hf)' lookup --nhs 9434765919 | grep -q flag_id"
 pp_fp housing-hf inbox >/dev/null
 pp_fp met-police status >/dev/null
+
+# systemctl reload: SIGHUP re-reads bundle, revocations and policy.
+hup_traced() {   # STRACE-PID
+    local child
+    for child in $(ps -o pid= --ppid "$1"); do kill -HUP "$child" 2>/dev/null; done
+}
+hup_traced "$PP_BROKER_PID"
+hup_traced "$PP_PID_met_police"
+check "the broker reloads on SIGHUP" wait_until 10 grep -q reloaded "$T/broker.log"
+check "the agent reloads on SIGHUP" wait_until 10 grep -q reloaded "$T/agent-met-police.log"
+check_no_grep "the broker reload did not fail" "reload-failed" "$T/broker.log"
+check_no_grep "the agent reload did not fail" "reload-failed" "$T/agent-met-police.log"
 
 # A broker restart: clean shutdown, start, the agents reconnect and resend.
 stop_traced "$PP_BROKER_PID"
