@@ -220,7 +220,7 @@ static void handle_monitor(agent *a)
 static void handle_broker(agent *a)
 {
     Flagpost__ToAgent *msgs[DRAIN_MAX];
-    Flagpost__Deliver *delivers[RECEIVER_MAX_BATCH];
+    Flagpost__ToAgent *batch[RECEIVER_MAX_BATCH];
     size_t nmsg = 0, ndel = 0;
     while (nmsg < DRAIN_MAX && ndel < RECEIVER_MAX_BATCH) {
         zmq_msg_t m;
@@ -241,20 +241,17 @@ static void handle_broker(agent *a)
         msgs[nmsg++] = msg;
         switch (msg->kind_case) {
         case FLAGPOST__TO_AGENT__KIND_DELIVER:
-            delivers[ndel++] = msg->deliver;
+        case FLAGPOST__TO_AGENT__KIND_NOTICE:
+            batch[ndel++] = msg;
             break;
         case FLAGPOST__TO_AGENT__KIND_PUBLISH_RESULT:
             outbox_handle_result(a, msg->publish_result);
-            break;
-        case FLAGPOST__TO_AGENT__KIND_NOTICE:
-            log_event(&a->log, LOG_INFO, "notice", "kind=%s agency=%s", msg->notice->kind,
-                      msg->notice->agency);
             break;
         default:
             break;
         }
     }
-    receiver_handle_batch(a, delivers, ndel);
+    receiver_handle_batch(a, batch, ndel);
     for (size_t i = 0; i < nmsg; i++)
         flagpost__to_agent__free_unpacked(msgs[i], NULL);
 }

@@ -20,7 +20,7 @@
 
 struct agent_store {
     MDB_env *env;
-    MDB_dbi outbox, pending, flags, subjects, inbox, received, meta;
+    MDB_dbi outbox, pending, flags, subjects, inbox, received, meta, published, notices;
 };
 
 static int open_dbis(agent_store *s, fp_error *err)
@@ -36,7 +36,9 @@ static int open_dbis(agent_store *s, fp_error *err)
                              &s->subjects, err)) != FP_OK ||
         (rc = store_dbi_open(txn, "inbox", MDB_CREATE, &s->inbox, err)) != FP_OK ||
         (rc = store_dbi_open(txn, "received", MDB_CREATE, &s->received, err)) != FP_OK ||
-        (rc = store_dbi_open(txn, "meta", MDB_CREATE, &s->meta, err)) != FP_OK) {
+        (rc = store_dbi_open(txn, "meta", MDB_CREATE, &s->meta, err)) != FP_OK ||
+        (rc = store_dbi_open(txn, "published", MDB_CREATE, &s->published, err)) != FP_OK ||
+        (rc = store_dbi_open(txn, "notices", MDB_CREATE, &s->notices, err)) != FP_OK) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -392,5 +394,82 @@ int agent_store_flag_count(agent_store *s, MDB_txn *txn, size_t *count)
     if (mdb_stat(txn, s->flags, &st) != 0)
         return FP_ERR_IO;
     *count = st.ms_entries;
+    return FP_OK;
+}
+
+int agent_store_flag_set_state(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                               Flagpost__FlagState state, const char *reason, int64_t now_ms,
+                               fp_error *err)
+{
+    Flagpost__StoredFlag *f = NULL;
+    int rc = agent_store_flag_get(s, txn, flag_id, &f, err);
+    if (rc != FP_OK)
+        return rc;
+    ProtobufCBinaryData old_part = f->part;
+    char *old_reason = f->state_reason;
+    f->state = state;
+    f->state_reason = (char *)(uintptr_t)(reason ? reason : "");
+    f->state_changed_ms = now_ms;
+    if (state == FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN || state == FLAGPOST__FLAG_STATE__FLAG_EXPIRED)
+        f->part.len = 0;   /* drop the sealed values: this agency no longer holds them */
+    MDB_val key = store_val(flag_id, 16);
+    rc = put_packed(txn, s->flags, &key, &f->base, "updating a flag", err);
+    f->part = old_part;
+    f->state_reason = old_reason;
+    flagpost__stored_flag__free_unpacked(f, NULL);
+    return rc;
+}
+
+int agent_store_published_get(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                              Flagpost__PublishedFlag **out, fp_error *err)
+{
+    MDB_val key = store_val(flag_id, 16), val;
+    *out = NULL;
+    int rc = mdb_get(txn, s->published, &key, &val);
+    if (rc != 0)
+        return store_fail(err, rc, "reading a published flag");
+    *out = flagpost__published_flag__unpack(NULL, val.mv_size, val.mv_data);
+    return *out != NULL ? FP_OK : fp_error_set(err, FP_ERR_IO, "published flag record is damaged");
+}
+
+int agent_store_published_put(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                              const Flagpost__PublishedFlag *rec, fp_error *err)
+{
+    MDB_val key = store_val(flag_id, 16);
+    return put_packed(txn, s->published, &key, &rec->base, "recording a published flag", err);
+}
+
+int agent_store_notice_put(agent_store *s, MDB_txn *txn, const Flagpost__Notice *n,
+                           fp_error *err)
+{
+    unsigned char k[8];
+    store_put_u64(k, n->seq);
+    MDB_val key = store_val(k, 8), val;
+    if (mdb_get(txn, s->notices, &key, &val) == 0)
+        return FP_OK;
+    return put_packed(txn, s->notices, &key, &n->base, "storing a notice", err);
+}
+
+int agent_store_notices(agent_store *s, MDB_txn *txn, size_t limit, agent_store_notice_fn fn,
+                        void *ctx, fp_error *err)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->notices, &cur);
+    if (rc != 0)
+        return store_fail(err, rc, "reading notices");
+    MDB_val key, val;
+    size_t shown = 0;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_LAST); rc == 0 && shown < limit;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV)) {
+        Flagpost__Notice *n = flagpost__notice__unpack(NULL, val.mv_size, val.mv_data);
+        if (n == NULL)
+            continue;
+        shown++;
+        int stop = fn(ctx, n);
+        flagpost__notice__free_unpacked(n, NULL);
+        if (stop)
+            break;
+    }
+    mdb_cursor_close(cur);
     return FP_OK;
 }

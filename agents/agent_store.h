@@ -12,6 +12,11 @@
  *   inbox      u64 arrival seq -> flag id   arrival order, for `inbox`
  *   received   message id -> u64 time       every delivery already stored,
  *                                           so a redelivery is a no-op
+ *   published  flag id -> PublishedFlag     this agency's own flags, for
+ *                                           updates and withdrawals
+ *   notices    u64 broker seq -> Notice      views, acknowledgements,
+ *                                           escalations and lifecycle
+ *                                           notices from the broker
  *   meta       name -> value                counters
  *
  * Callers group work into transactions (agent_store_begin/commit) so a
@@ -72,5 +77,27 @@ int agent_store_lookup(agent_store *s, MDB_txn *txn, const pseudonym *ps, size_t
 int agent_store_inbox(agent_store *s, MDB_txn *txn, size_t limit, agent_store_flag_fn fn,
                       void *ctx, fp_error *err);
 int agent_store_flag_count(agent_store *s, MDB_txn *txn, size_t *count);
+
+/* Rewrite a stored flag in place (state changes); its index entries and
+ * inbox position stay.  A withdrawn or expired flag loses its sealed part:
+ * its field values are gone from this agency. */
+int agent_store_flag_set_state(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                               Flagpost__FlagState state, const char *reason, int64_t now_ms,
+                               fp_error *err);
+
+/* ---- this agency's own flags ---- */
+int agent_store_published_get(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                              Flagpost__PublishedFlag **out, fp_error *err);
+int agent_store_published_put(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
+                              const Flagpost__PublishedFlag *rec, fp_error *err);
+
+/* ---- notices from the broker ---- */
+/* Returns FP_OK whether new or already held (a redelivery). */
+int agent_store_notice_put(agent_store *s, MDB_txn *txn, const Flagpost__Notice *n,
+                           fp_error *err);
+typedef int (*agent_store_notice_fn)(void *ctx, const Flagpost__Notice *n);
+/* Newest first, at most limit. */
+int agent_store_notices(agent_store *s, MDB_txn *txn, size_t limit, agent_store_notice_fn fn,
+                        void *ctx, fp_error *err);
 
 #endif

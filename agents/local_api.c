@@ -19,6 +19,7 @@
 #include "flag_json.h"
 #include "lookup.h"
 #include "outbox.h"
+#include "acknowledge.h"
 #include "publisher.h"
 #include "timefmt.h"
 
@@ -222,6 +223,16 @@ void local_api_expire_waiters(agent *a, int64_t now_ms)
 
 /* ---------------------------------------------------------------- operations */
 
+/* The record is committed: from here it is safe whatever happens to the
+ * broker.  Answer now if it cannot be sent or nobody waits; otherwise when
+ * the broker decides (or publish_wait_ms passes). */
+static void send_and_answer(agent *a, const request *r, const Flagpost__OutboxRecord *rec)
+{
+    bool sent = outbox_send(a, rec, NULL) == FP_OK;
+    if (!sent || a->cfg.publish_wait_ms <= 0 || waiter_park(a, r, rec->message_id.data) == NULL)
+        send_reply(a, r->route, r->route_len, record_json(rec));
+}
+
 static void op_publish(agent *a, const request *r, json_t *req)
 {
     fp_error err;
@@ -243,10 +254,7 @@ static void op_publish(agent *a, const request *r, json_t *req)
     envelope_id_hex(rec->message_id.data, 16, hex);
     log_event(&a->log, LOG_INFO, "flag-accepted", "message=%s recipients=%zu", hex,
               rec->n_parts);
-    /* Committed: from here the flag is safe whatever happens to the broker. */
-    bool sent = outbox_send(a, rec, NULL) == FP_OK;
-    if (!sent || a->cfg.publish_wait_ms <= 0 || waiter_park(a, r, rec->message_id.data) == NULL)
-        send_reply(a, r->route, r->route_len, record_json(rec));
+    send_and_answer(a, r, rec);
     flagpost__outbox_record__free_unpacked(rec, NULL);
 }
 
@@ -308,6 +316,58 @@ static void op_result(agent *a, const request *r, json_t *req)
     answer_from_store(a, r->route, r->route_len, id);
 }
 
+/* Withdraw and acknowledge both answer like a publish. */
+static void op_record(agent *a, const request *r, json_t *req, bool withdraw)
+{
+    fp_error err;
+    Flagpost__OutboxRecord *rec = NULL;
+    int rc = withdraw ? publisher_withdraw(a, opt_text(req, "flag_id"), opt_text(req, "reason"),
+                                           &rec, &err)
+                      : acknowledge_flag(a, opt_text(req, "flag_id"), opt_text(req, "outcome"),
+                                         &rec, &err);
+    if (rc != FP_OK) {
+        send_reply(a, r->route, r->route_len, error_json(&err));
+        return;
+    }
+    log_event(&a->log, LOG_INFO, withdraw ? "withdrawal-accepted" : "acknowledgement-accepted",
+              "flag=%.32s", opt_text(req, "flag_id"));
+    send_and_answer(a, r, rec);
+    flagpost__outbox_record__free_unpacked(rec, NULL);
+}
+
+static int notice_to_json(void *ctx, const Flagpost__Notice *n)
+{
+    char fid[33], when[TIMEFMT_ISO_LEN];
+    envelope_id_hex(n->flag_id.data, n->flag_id.len, fid);
+    timefmt_iso_ms(n->time_ms, when);
+    json_array_append_new(ctx, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "seq",
+                                         (json_int_t)n->seq, "kind", n->kind, "agency",
+                                         n->agency, "flag_id", fid, "category", n->category,
+                                         "detail", n->text, "time", when));
+    return 0;
+}
+
+static void op_notices(agent *a, const request *r, json_t *req)
+{
+    json_t *lim = json_object_get(req, "limit");
+    size_t limit = json_is_integer(lim) && json_integer_value(lim) > 0
+                       ? (size_t)json_integer_value(lim) : 50;
+    json_t *out = json_array();
+    fp_error err;
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, false, &txn, &err);
+    if (rc == FP_OK) {
+        rc = agent_store_notices(a->store, txn, limit, notice_to_json, out, &err);
+        agent_store_abort(txn);
+    }
+    if (rc != FP_OK) {
+        json_decref(out);
+        send_reply(a, r->route, r->route_len, error_json(&err));
+        return;
+    }
+    send_reply(a, r->route, r->route_len, json_pack("{s:o}", "notices", out));
+}
+
 static void op_status(agent *a, const request *r)
 {
     size_t pending = 0, total = 0, stored = 0;
@@ -345,7 +405,8 @@ static void dispatch(agent *a, const request *r)
                      jerr.line, jerr.column, req ? "expected an object" : jerr.text);
         send_reply(a, r->route, r->route_len, error_json(&err));
     } else if (op == NULL) {
-        fp_error_set(&err, FP_ERR_INPUT, "op: missing (publish, lookup, inbox, result, status)");
+        fp_error_set(&err, FP_ERR_INPUT, "op: missing (publish, lookup, inbox, result, status, "
+                     "withdraw, ack, notices)");
         send_reply(a, r->route, r->route_len, error_json(&err));
     } else if (strcmp(op, "publish") == 0) {
         op_publish(a, r, req);
@@ -357,6 +418,12 @@ static void dispatch(agent *a, const request *r)
         op_result(a, r, req);
     } else if (strcmp(op, "status") == 0) {
         op_status(a, r);
+    } else if (strcmp(op, "withdraw") == 0) {
+        op_record(a, r, req, true);
+    } else if (strcmp(op, "ack") == 0) {
+        op_record(a, r, req, false);
+    } else if (strcmp(op, "notices") == 0) {
+        op_notices(a, r, req);
     } else {
         fp_error_set(&err, FP_ERR_INPUT, "op: unknown operation '%.40s'", op);
         send_reply(a, r->route, r->route_len, error_json(&err));

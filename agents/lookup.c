@@ -129,7 +129,7 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
         for (size_t i = 0; i < o->payload->n_fields; i++)
             json_object_set_new(fields, o->payload->fields[i]->name,
                                 json_string(o->payload->fields[i]->value));
-    else
+    else if (f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
         json_object_set_new(j, "error", json_string("payload could not be opened"));
     json_object_set_new(j, "fields", fields);
     return j;
@@ -212,8 +212,8 @@ int lookup_inbox(agent *a, size_t limit, json_t *out, fp_error *err)
 
 /* ---------------------------------------------------------------- views */
 
-static int view_record(agent *a, MDB_txn *txn, const lookup_view *v,
-                       Flagpost__OutboxRecord *rec_out, uint8_t **body_out, fp_error *err)
+/* Pack the ViewBody for one shown flag into *out (malloc'd). */
+static int view_body(const lookup_view *v, uint8_t **out, size_t *len)
 {
     Flagpost__ViewBody vb = FLAGPOST__VIEW_BODY__INIT;
     Flagpost__Pseudonym subj[PSEUDONYM_MAX], *subj_ptrs[PSEUDONYM_MAX];
@@ -233,58 +233,44 @@ static int view_record(agent *a, MDB_txn *txn, const lookup_view *v,
     vb.category = (char *)(uintptr_t)v->category;
     vb.subject = subj_ptrs;
     vb.n_subject = v->subject_count;
-    size_t len = flagpost__view_body__get_packed_size(&vb);
-    *body_out = malloc(len ? len : 1);
-    if (*body_out == NULL)
-        return fp_error_set(err, FP_ERR_IO, "out of memory");
-    flagpost__view_body__pack(&vb, *body_out);
-
-    flagpost__outbox_record__init(rec_out);
-    rec_out->message_id.data = malloc(16);
-    if (rec_out->message_id.data == NULL)
-        return fp_error_set(err, FP_ERR_IO, "out of memory");
-    envelope_new_id(rec_out->message_id.data);
-    rec_out->message_id.len = 16;
-    rec_out->type = FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW;
-    rec_out->body.data = *body_out;
-    rec_out->body.len = len;
-    rec_out->accepted_ms = envelope_now_ms();
-    rec_out->state = FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
-    rec_out->policy_hash.data = (uint8_t *)(uintptr_t)policy_hash(a->policy);
-    rec_out->policy_hash.len = 32;
-    return agent_store_outbox_put(a->store, txn, rec_out, err);
+    *len = flagpost__view_body__get_packed_size(&vb);
+    *out = malloc(*len ? *len : 1);
+    if (*out == NULL)
+        return FP_ERR_IO;
+    flagpost__view_body__pack(&vb, *out);
+    return FP_OK;
 }
 
 void lookup_report_views(agent *a, lookup_views *views)
 {
-    if (views->count == 0) {
-        free(views->items);
-        return;
-    }
-    Flagpost__OutboxRecord *recs = calloc(views->count, sizeof *recs);
-    uint8_t **bodies = calloc(views->count, sizeof *bodies);
+    unsigned char (*ids)[16] = views->count ? calloc(views->count, 16) : NULL;
     fp_error err;
     MDB_txn *txn = NULL;
-    int rc = recs && bodies ? agent_store_begin(a->store, true, &txn, &err) : FP_ERR_IO;
-    for (size_t i = 0; rc == FP_OK && i < views->count; i++)
-        rc = view_record(a, txn, &views->items[i], &recs[i], &bodies[i], &err);
-    if (rc == FP_OK)
-        rc = agent_store_commit(txn, &err);
-    else if (txn != NULL)
-        agent_store_abort(txn);
-    if (rc != FP_OK)
-        log_event(&a->log, LOG_ERROR, "view-report-failed", "error=\"%s\"",
-                  rc == FP_ERR_IO && !recs ? "out of memory" : err.message);
-    for (size_t i = 0; recs && bodies && i < views->count; i++) {
-        if (rc == FP_OK) {
-            outbox_send(a, &recs[i], NULL);   /* if the broker is away, the resend loop sends it */
-            a->stats_views++;
-        }
-        free(recs[i].message_id.data);
-        free(bodies[i]);
+    int rc = views->count == 0 ? FP_ERR_NOT_FOUND
+             : ids == NULL     ? fp_error_set(&err, FP_ERR_IO, "out of memory")
+                               : agent_store_begin(a->store, true, &txn, &err);
+    for (size_t i = 0; rc == FP_OK && i < views->count; i++) {
+        uint8_t *body = NULL;
+        size_t len = 0;
+        rc = view_body(&views->items[i], &body, &len) == FP_OK
+                 ? outbox_stage(a, txn, FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW, body, len, ids[i],
+                                &err)
+                 : fp_error_set(&err, FP_ERR_IO, "out of memory");
+        free(body);
     }
-    free(recs);
-    free(bodies);
+    if (txn != NULL)
+        rc = rc == FP_OK ? agent_store_commit(txn, &err) : (agent_store_abort(txn), rc);
+    if (rc != FP_OK && rc != FP_ERR_NOT_FOUND)
+        log_event(&a->log, LOG_ERROR, "view-report-failed", "error=\"%s\"", err.message);
+    for (size_t i = 0; rc == FP_OK && i < views->count; i++) {
+        Flagpost__OutboxRecord *rec = NULL;
+        if (outbox_read(a, ids[i], &rec, NULL) == FP_OK) {
+            outbox_send(a, rec, NULL);   /* if the broker is away, the resend loop sends it */
+            flagpost__outbox_record__free_unpacked(rec, NULL);
+        }
+        a->stats_views++;
+    }
+    free(ids);
     free(views->items);
     views->items = NULL;
     views->count = views->cap = 0;

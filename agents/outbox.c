@@ -114,6 +114,37 @@ static void tracker_forget(outbox_tracker *t, const unsigned char id[16])
         s->sent_ms = -1;
 }
 
+/* ---------------------------------------------------------------- staging */
+
+int outbox_stage(agent *a, MDB_txn *txn, Flagpost__MessageType type, const uint8_t *body,
+                 size_t len, unsigned char id[16], fp_error *err)
+{
+    Flagpost__OutboxRecord rec = FLAGPOST__OUTBOX_RECORD__INIT;
+    envelope_new_id(id);
+    rec.message_id.data = id;
+    rec.message_id.len = 16;
+    rec.type = type;
+    rec.body.data = (uint8_t *)(uintptr_t)body;
+    rec.body.len = len;
+    rec.accepted_ms = envelope_now_ms();
+    rec.state = FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
+    rec.policy_hash.data = (uint8_t *)(uintptr_t)policy_hash(a->policy);
+    rec.policy_hash.len = 32;
+    return agent_store_outbox_put(a->store, txn, &rec, err);
+}
+
+int outbox_read(agent *a, const unsigned char id[16], Flagpost__OutboxRecord **out,
+                fp_error *err)
+{
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, false, &txn, err);
+    if (rc != FP_OK)
+        return rc;
+    rc = agent_store_outbox_get(a->store, txn, id, out, err);
+    agent_store_abort(txn);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- sending */
 
 static int sign_envelope(agent *a, const Flagpost__OutboxRecord *rec,

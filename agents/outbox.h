@@ -16,6 +16,16 @@
 int outbox_tracker_new(outbox_tracker **out);
 void outbox_tracker_free(outbox_tracker *t);
 
+/* Stage a new pending record of `type` with this body (no parts) in txn;
+ * id receives its fresh message id.  Used for views, acknowledgements and
+ * withdrawals; flags are built by the publisher. */
+int outbox_stage(agent *a, MDB_txn *txn, Flagpost__MessageType type, const uint8_t *body,
+                 size_t len, unsigned char id[16], fp_error *err);
+
+/* Read back a committed record (free with flagpost__outbox_record__free_unpacked). */
+int outbox_read(agent *a, const unsigned char id[16], Flagpost__OutboxRecord **out,
+                fp_error *err);
+
 /* Sign and send one record.  FP_ERR_UNAVAILABLE when the broker is not
  * connected (the record stays pending and is resent later). */
 int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err);

@@ -16,6 +16,7 @@
 
 #include "cert.h"
 #include "envelope.h"
+#include "outbox.h"
 
 /* One recipient's decision and, if allowed, its sealed part. */
 typedef struct recipient_plan {
@@ -30,6 +31,8 @@ typedef struct recipient_plan {
 typedef struct build {
     unsigned char message_id[16];
     unsigned char flag_id[16];
+    uint32_t version;
+    Flagpost__Lifecycle lifecycle;
     pseudonym subject[PSEUDONYM_MAX];
     size_t subject_count;
     pseudonym linked[PSEUDONYM_MAX];
@@ -267,8 +270,8 @@ static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t 
     }
     body.flag_id.data = (uint8_t *)(uintptr_t)b->flag_id;
     body.flag_id.len = 16;
-    body.version = 1;
-    body.lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH;
+    body.version = b->version;
+    body.lifecycle = b->lifecycle;
     body.category = (char *)(uintptr_t)req->category;
     body.subcategory = (char *)(uintptr_t)(req->subcategory ? req->subcategory : "");
     body.purpose = (char *)(uintptr_t)req->purpose;
@@ -334,6 +337,14 @@ static int commit_record(agent *a, const flag_request *req, const build *b,
     if (rc != FP_OK)
         return rc;
     rc = agent_store_outbox_put(a->store, txn, &rec, err);
+    Flagpost__PublishedFlag pf = FLAGPOST__PUBLISHED_FLAG__INIT;
+    pf.version = b->version;
+    pf.last_message_id = rec.message_id;
+    pf.state = FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
+    pf.category = (char *)(uintptr_t)req->category;
+    pf.published_ms = rec.accepted_ms;
+    if (rc == FP_OK)
+        rc = agent_store_published_put(a->store, txn, b->flag_id, &pf, err);
     if (rc != FP_OK) {
         agent_store_abort(txn);
         return rc;
@@ -341,15 +352,42 @@ static int commit_record(agent *a, const flag_request *req, const build *b,
     return agent_store_commit(txn, err);
 }
 
-static int read_back(agent *a, const unsigned char id[16], Flagpost__OutboxRecord **out,
-                     fp_error *err)
+/* An update names one of this agency's own active flags, of the same
+ * category, and carries its next version. */
+static int follow_on(agent *a, const flag_request *req, build *b, fp_error *err)
 {
-    MDB_txn *txn;
-    int rc = agent_store_begin(a->store, false, &txn, err);
+    if (req->action == FLAG_ACTION_PUBLISH) {
+        randombytes_buf(b->flag_id, sizeof b->flag_id);
+        b->version = 1;
+        b->lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH;
+        return FP_OK;
+    }
+    if (req->action != FLAG_ACTION_UPDATE)
+        return fp_error_set(err, FP_ERR_INPUT,
+                            "action: withdraw a flag with `flagpost withdraw FLAG_ID --reason "
+                            "CODE`, not with a flag file");
+    int rc = envelope_id_parse(req->flag_id_hex, b->flag_id, err);
     if (rc != FP_OK)
+        return fp_error_wrap(err, "flag_id");
+    Flagpost__PublishedFlag *pf = NULL;
+    MDB_txn *txn;
+    if ((rc = agent_store_begin(a->store, false, &txn, err)) != FP_OK)
         return rc;
-    rc = agent_store_outbox_get(a->store, txn, id, out, err);
+    rc = agent_store_published_get(a->store, txn, b->flag_id, &pf, err);
     agent_store_abort(txn);
+    if (rc != FP_OK)
+        return fp_error_set(err, FP_ERR_INPUT,
+                            "flag_id: this agency has not published a flag with that id");
+    if (pf->state != FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
+        rc = fp_error_set(err, FP_ERR_INPUT, "flag_id: that flag was withdrawn or expired; "
+                          "publish a new one instead");
+    else if (strcmp(pf->category, req->category) != 0)
+        rc = fp_error_set(err, FP_ERR_INPUT,
+                          "category: an update keeps the flag's category ('%s'); withdraw "
+                          "it and publish a new flag to change category", pf->category);
+    b->version = pf->version + 1;
+    b->lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_UPDATE;
+    flagpost__published_flag__free_unpacked(pf, NULL);
     return rc;
 }
 
@@ -357,10 +395,6 @@ int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord *
                      fp_error *err)
 {
     *out = NULL;
-    if (req->action != FLAG_ACTION_PUBLISH)
-        return fp_error_set(err, FP_ERR_INPUT,
-                            "action: '%s' is handled by the lifecycle commands",
-                            req->action == FLAG_ACTION_UPDATE ? "update" : "withdraw");
     if (a->id.linkage_key == NULL)
         return fp_error_set(err, FP_ERR_INTERNAL,
                             "this identity has no linkage key, so it cannot name subjects");
@@ -368,10 +402,11 @@ int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord *
     if (b == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     envelope_new_id(b->message_id);
-    randombytes_buf(b->flag_id, sizeof b->flag_id);
     uint8_t *body = NULL;
     size_t body_len = 0;
-    int rc = validate_names(a, req, err);
+    int rc = follow_on(a, req, b, err);
+    if (rc == FP_OK)
+        rc = validate_names(a, req, err);
     if (rc == FP_OK)
         rc = pseudonym_derive(a->id.linkage_key, &req->subject, "subject", b->subject,
                               &b->subject_count, err);
@@ -388,9 +423,83 @@ int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord *
     if (rc == FP_OK)
         rc = commit_record(a, req, b, body, body_len, err);
     if (rc == FP_OK)
-        rc = read_back(a, b->message_id, out, err);
+        rc = outbox_read(a, b->message_id, out, err);
     free(body);
     build_release(b);
     free(b);
     return rc;
+}
+
+/* ---------------------------------------------------------------- withdraw */
+
+static const char *const WITHDRAW_REASONS[] = {
+    "entered_in_error", "risk_reduced", "case_closed", "consent_withdrawn",
+    "subject_moved_away", "duplicate", "superseded_by_new_flag", "other", NULL};
+
+static bool withdraw_reason_known(const char *r)
+{
+    for (size_t i = 0; WITHDRAW_REASONS[i] != NULL; i++)
+        if (strcmp(r, WITHDRAW_REASONS[i]) == 0)
+            return true;
+    return false;
+}
+
+static int stage_withdrawal(agent *a, MDB_txn *txn, const unsigned char flag_id[16],
+                            Flagpost__PublishedFlag *pf, const char *reason,
+                            unsigned char id[16], fp_error *err)
+{
+    Flagpost__FlagBody body = FLAGPOST__FLAG_BODY__INIT;
+    body.flag_id.data = (uint8_t *)(uintptr_t)flag_id;
+    body.flag_id.len = 16;
+    body.version = pf->version + 1;
+    body.lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW;
+    body.category = pf->category;
+    body.withdraw_reason = (char *)(uintptr_t)reason;
+    size_t len = flagpost__flag_body__get_packed_size(&body);
+    uint8_t *bytes = malloc(len ? len : 1);
+    if (bytes == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    flagpost__flag_body__pack(&body, bytes);
+    int rc = outbox_stage(a, txn, FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG, bytes, len, id, err);
+    free(bytes);
+    if (rc != FP_OK)
+        return rc;
+    Flagpost__PublishedFlag next = *pf;
+    next.version = body.version;
+    next.state = FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN;
+    next.last_message_id.data = id;
+    next.last_message_id.len = 16;
+    return agent_store_published_put(a->store, txn, flag_id, &next, err);
+}
+
+int publisher_withdraw(agent *a, const char *flag_id_hex, const char *reason,
+                       Flagpost__OutboxRecord **out, fp_error *err)
+{
+    *out = NULL;
+    unsigned char flag_id[16], id[16];
+    if (envelope_id_parse(flag_id_hex, flag_id, err) != FP_OK)
+        return fp_error_wrap(err, "flag_id");
+    if (reason == NULL || !withdraw_reason_known(reason))
+        return fp_error_set(err, FP_ERR_INPUT,
+                            "reason: one of entered_in_error, risk_reduced, case_closed, "
+                            "consent_withdrawn, subject_moved_away, duplicate, "
+                            "superseded_by_new_flag, other");
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, true, &txn, err);
+    if (rc != FP_OK)
+        return rc;
+    Flagpost__PublishedFlag *pf = NULL;
+    rc = agent_store_published_get(a->store, txn, flag_id, &pf, err);
+    if (rc != FP_OK)
+        rc = fp_error_set(err, FP_ERR_INPUT,
+                          "flag_id: this agency has not published a flag with that id");
+    else if (pf->state != FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
+        rc = fp_error_set(err, FP_ERR_INPUT, "flag_id: that flag is already withdrawn or "
+                          "expired");
+    else
+        rc = stage_withdrawal(a, txn, flag_id, pf, reason, id, err);
+    if (pf != NULL)
+        flagpost__published_flag__free_unpacked(pf, NULL);
+    rc = rc == FP_OK ? agent_store_commit(txn, err) : (agent_store_abort(txn), rc);
+    return rc == FP_OK ? outbox_read(a, id, out, err) : rc;
 }

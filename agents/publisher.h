@@ -24,4 +24,9 @@
 int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord **out,
                      fp_error *err);
 
+/* Withdraw one of this agency's own flags, for a reason code.  The signed
+ * withdrawal reaches every agency that holds the flag. */
+int publisher_withdraw(agent *a, const char *flag_id_hex, const char *reason,
+                       Flagpost__OutboxRecord **out, fp_error *err);
+
 #endif

@@ -15,9 +15,17 @@
 #include "envelope.h"
 #include "flagpost.pb-c.h"
 
+typedef enum verdict_action {
+    ACTION_REJECT = 0,        /* refused: nothing stored, reported */
+    ACTION_STORE,             /* a new flag or a newer version */
+    ACTION_WITHDRAW,          /* the sender withdrew a flag we hold */
+    ACTION_NOTHING            /* already held, or older than what we hold */
+} verdict_action;
+
 typedef struct verdict {
     bool stored;
     const char *reason;       /* stable, short, never a field value */
+    verdict_action action;
 } verdict;
 
 /* Every valid certificate of the sender gets a chance: during a key
@@ -103,23 +111,23 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
                              const Flagpost__FlagBody *body, const Flagpost__RecipientPart *part)
 {
     if (strcmp(part->recipient, a->id.cert.agency_id) != 0)
-        return (verdict){false, "part-not-addressed-to-us"};
+        return (verdict){false, "part-not-addressed-to-us", ACTION_REJECT};
     policy_request pr;
     policy_decision d;
     request_from_body(a, from, body, &pr);
     policy_decide(a->policy, &pr, &d);
     if (!d.allowed)
-        return (verdict){false, "policy-refuses-at-recipient"};
+        return (verdict){false, "policy-refuses-at-recipient", ACTION_REJECT};
     if (!fields_within(a, body->category, part, d.fields))
-        return (verdict){false, "declared-field-not-allowed"};
+        return (verdict){false, "declared-field-not-allowed", ACTION_REJECT};
     Flagpost__Payload *payload = NULL;
     if (payload_open(a->boxes, from->box_public, part, &payload, NULL) != FP_OK)
-        return (verdict){false, "payload-does-not-open"};
+        return (verdict){false, "payload-does-not-open", ACTION_REJECT};
     bool ok = payload_matches(payload, env, part, a->id.cert.agency_id);
     payload_free(payload);
     if (!ok)
-        return (verdict){false, "payload-field-not-declared"};
-    return (verdict){true, ""};
+        return (verdict){false, "payload-field-not-declared", ACTION_REJECT};
+    return (verdict){true, "", ACTION_STORE};
 }
 
 typedef struct delivery {
@@ -139,27 +147,50 @@ static void delivery_free(delivery *d)
         flagpost__recipient_part__free_unpacked(d->part, NULL);
 }
 
-static verdict examine(agent *a, const Flagpost__Deliver *dv, delivery *d)
+/* What we already hold of this flag decides what a delivery means. */
+static verdict against_held(agent *a, MDB_txn *txn, const delivery *d)
+{
+    Flagpost__StoredFlag *held = NULL;
+    if (agent_store_flag_get(a->store, txn, d->body->flag_id.data, &held, NULL) != FP_OK) {
+        if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+            return (verdict){true, "", ACTION_NOTHING};   /* never held: nothing to remove */
+        return (verdict){true, "", ACTION_STORE};
+    }
+    verdict v = {true, "", ACTION_STORE};
+    if (strcmp(held->sender, d->env->sender) != 0)
+        v = (verdict){false, "flag-belongs-to-another-sender", ACTION_REJECT};
+    else if (held->version >= d->body->version)
+        v = (verdict){true, "", ACTION_NOTHING};
+    else if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+        v = (verdict){true, "", ACTION_WITHDRAW};
+    flagpost__stored_flag__free_unpacked(held, NULL);
+    return v;
+}
+
+static verdict examine(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, delivery *d)
 {
     memset(d, 0, sizeof *d);
     if (dv->signed_ == NULL)
-        return (verdict){false, "malformed-delivery"};
+        return (verdict){false, "malformed-delivery", ACTION_REJECT};
     if (envelope_decode(dv->signed_, &d->env, NULL) != FP_OK)
-        return (verdict){false, "malformed-envelope"};
+        return (verdict){false, "malformed-envelope", ACTION_REJECT};
     d->from = verify_sender(a, dv->signed_, d->env->sender, d->env->created_ms / 1000);
     if (d->from == NULL)
-        return (verdict){false, "bad-signature-or-certificate"};
+        return (verdict){false, "bad-signature-or-certificate", ACTION_REJECT};
     if (d->env->type != FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG)
-        return (verdict){false, "not-a-flag"};
+        return (verdict){false, "not-a-flag", ACTION_REJECT};
     d->body = flagpost__flag_body__unpack(NULL, d->env->body.len, d->env->body.data);
     if (d->body == NULL || d->body->flag_id.len != 16)
-        return (verdict){false, "malformed-flag-body"};
+        return (verdict){false, "malformed-flag-body", ACTION_REJECT};
+    if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+        return against_held(a, txn, d);   /* signed by the sender; carries no part */
     if (!digest_committed(d->body, &dv->part))
-        return (verdict){false, "part-not-signed"};
+        return (verdict){false, "part-not-signed", ACTION_REJECT};
     d->part = flagpost__recipient_part__unpack(NULL, dv->part.len, dv->part.data);
     if (d->part == NULL)
-        return (verdict){false, "malformed-part"};
-    return check_content(a, d->from, d->env, d->body, d->part);
+        return (verdict){false, "malformed-part", ACTION_REJECT};
+    verdict v = check_content(a, d->from, d->env, d->body, d->part);
+    return v.stored ? against_held(a, txn, d) : v;
 }
 
 static int store_one(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const delivery *d,
@@ -178,6 +209,7 @@ static int store_one(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const 
     f.version = d->body->version;
     f.state = FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
     f.message_id = d->env->message_id;
+    f.category = d->body->category;
     int rc = agent_store_flag_put(a->store, txn, &f, d->body, err);
     free(signed_bytes);
     return rc;
@@ -188,12 +220,22 @@ static void log_verdict(agent *a, const Flagpost__Deliver *dv, const delivery *d
     char hex[33] = "-";
     if (d->env != NULL)
         envelope_id_hex(d->env->message_id.data, d->env->message_id.len, hex);
-    if (v.stored)
-        log_event(&a->log, LOG_INFO, "flag-received", "message=%s from=%s category=%s", hex,
-                  d->env->sender, d->body->category);
-    else
+    switch (v.action) {
+    case ACTION_STORE:
+        log_event(&a->log, LOG_INFO, "flag-received", "message=%s from=%s category=%s version=%u",
+                  hex, d->env->sender, d->body->category, d->body->version);
+        break;
+    case ACTION_WITHDRAW:
+        log_event(&a->log, LOG_INFO, "flag-withdrawn", "message=%s from=%s reason=%s", hex,
+                  d->env->sender, d->body->withdraw_reason);
+        break;
+    case ACTION_NOTHING:
+        log_event(&a->log, LOG_DEBUG, "delivery-unchanged", "message=%s", hex);
+        break;
+    default:
         log_event(&a->log, LOG_WARN, "delivery-rejected", "message=%s from=%s seq=%llu reason=%s",
                   hex, d->env ? d->env->sender : "-", (unsigned long long)dv->seq, v.reason);
+    }
 }
 
 static void send_acks(agent *a, Flagpost__DeliveryAckItem *items, size_t n)
@@ -210,7 +252,84 @@ static void send_acks(agent *a, Flagpost__DeliveryAckItem *items, size_t n)
     agent_send_to_broker(a, &msg);
 }
 
-void receiver_handle_batch(agent *a, Flagpost__Deliver *const *delivers, size_t n)
+/* Apply a verdict inside the batch transaction. */
+static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const delivery *d,
+                 verdict v, fp_error *err)
+{
+    switch (v.action) {
+    case ACTION_STORE:
+        return store_one(a, txn, dv, d, err);
+    case ACTION_WITHDRAW: {
+        int rc = agent_store_flag_set_state(a->store, txn, d->body->flag_id.data,
+                                            FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN,
+                                            d->body->withdraw_reason, envelope_now_ms(), err);
+        return rc == FP_OK ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
+                           : rc;
+    }
+    default:
+        return d->env != NULL ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
+                              : FP_OK;
+    }
+}
+
+static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
+                           Flagpost__DeliveryAckItem *item, unsigned char id[16], int *failed)
+{
+    fp_error err;
+    delivery d;
+    verdict v = examine(a, txn, dv, &d);
+    if (d.env != NULL) {
+        memcpy(id, d.env->message_id.data, 16);
+        item->message_id.data = id;
+        item->message_id.len = 16;
+    }
+    bool dup = d.env != NULL && agent_store_seen(a->store, txn, d.env->message_id.data);
+    if (dup) {
+        v = (verdict){true, "", ACTION_NOTHING};   /* handled before: ack again, change nothing */
+    } else if (apply(a, txn, dv, &d, v, &err) != FP_OK) {
+        log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);
+        *failed = 1;
+    } else {
+        log_verdict(a, dv, &d, v);
+        if (v.action == ACTION_STORE)
+            a->stats_received++;
+        else if (v.action == ACTION_REJECT)
+            a->stats_rejected++;
+    }
+    item->stored = v.stored;
+    item->reason = (char *)(uintptr_t)v.reason;
+    delivery_free(&d);
+}
+
+/* Broker notices: kept for `flagpost notices`; lifecycle notices also
+ * change the flag they name (only if it came from the agency named). */
+static void handle_notice(agent *a, MDB_txn *txn, const Flagpost__Notice *n,
+                          Flagpost__DeliveryAckItem *item, int *failed)
+{
+    fp_error err;
+    item->stored = true;
+    item->reason = (char *)"";
+    Flagpost__FlagState to = strcmp(n->kind, "withdrawn") == 0 ? FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN
+                             : strcmp(n->kind, "expired") == 0 ? FLAGPOST__FLAG_STATE__FLAG_EXPIRED
+                                                               : FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
+    if (to != FLAGPOST__FLAG_STATE__FLAG_ACTIVE && n->flag_id.len == 16) {
+        Flagpost__StoredFlag *held = NULL;
+        if (agent_store_flag_get(a->store, txn, n->flag_id.data, &held, NULL) == FP_OK) {
+            if (strcmp(held->sender, n->agency) == 0 &&
+                held->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
+                agent_store_flag_set_state(a->store, txn, n->flag_id.data, to, n->text,
+                                           envelope_now_ms(), &err) != FP_OK)
+                *failed = 1;
+            flagpost__stored_flag__free_unpacked(held, NULL);
+        }
+    }
+    if (!*failed && agent_store_notice_put(a->store, txn, n, &err) != FP_OK)
+        *failed = 1;
+    log_event(&a->log, strcmp(n->kind, "escalation") == 0 ? LOG_WARN : LOG_INFO, "notice",
+              "kind=%s agency=%s category=%s", n->kind, n->agency, n->category);
+}
+
+void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
 {
     if (n == 0)
         return;
@@ -224,35 +343,20 @@ void receiver_handle_batch(agent *a, Flagpost__Deliver *const *delivers, size_t 
         log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);
         return;   /* no ack: the broker will redeliver */
     }
-    for (size_t i = 0; i < n; i++) {
-        const Flagpost__Deliver *dv = delivers[i];
+    int failed = 0;
+    for (size_t i = 0; i < n && !failed; i++) {
         flagpost__delivery_ack_item__init(&items[i]);
-        items[i].seq = dv->seq;
-        delivery d;
-        verdict v = examine(a, dv, &d);
-        if (d.env != NULL) {
-            memcpy(ids[i], d.env->message_id.data, 16);
-            items[i].message_id.data = ids[i];
-            items[i].message_id.len = 16;
+        if (msgs[i]->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
+            items[i].seq = msgs[i]->deliver->seq;
+            handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
+        } else {
+            items[i].seq = msgs[i]->notice->seq;
+            handle_notice(a, txn, msgs[i]->notice, &items[i], &failed);
         }
-        bool dup = d.env != NULL && agent_store_seen(a->store, txn, d.env->message_id.data);
-        if (dup) {
-            v = (verdict){true, ""};   /* stored before: ack again, change nothing */
-        } else if (v.stored && store_one(a, txn, dv, &d, &err) != FP_OK) {
-            log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);
-            agent_store_abort(txn);
-            delivery_free(&d);
-            return;   /* nothing acknowledged: all will be redelivered */
-        } else if (!v.stored && d.env != NULL) {
-            agent_store_mark_seen(a->store, txn, d.env->message_id.data, NULL);
-        }
-        if (!dup) {
-            log_verdict(a, dv, &d, v);
-            v.stored ? a->stats_received++ : a->stats_rejected++;
-        }
-        items[i].stored = v.stored;
-        items[i].reason = (char *)(uintptr_t)v.reason;
-        delivery_free(&d);
+    }
+    if (failed) {
+        agent_store_abort(txn);
+        return;   /* nothing acknowledged: all will be redelivered */
     }
     if (agent_store_commit(txn, &err) != FP_OK) {
         log_event(&a->log, LOG_ERROR, "store-failed", "error=\"%s\"", err.message);

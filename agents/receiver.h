@@ -18,6 +18,7 @@
 
 #define RECEIVER_MAX_BATCH 256
 
-void receiver_handle_batch(agent *a, Flagpost__Deliver *const *delivers, size_t n);
+/* msgs are deliveries and notices (other kinds are ignored by the caller). */
+void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n);
 
 #endif

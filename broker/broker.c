@@ -25,6 +25,7 @@
 #include "delivery.h"
 #include "envelope.h"
 #include "intake.h"
+#include "lifecycle.h"
 #include "verify.h"
 #include "verify_pool.h"
 #include "zap.h"
@@ -424,6 +425,7 @@ int broker_run(broker *b, volatile int *stop, fp_error *err)
         if (now >= next_housekeeping) {
             check_presence(b, now);
             delivery_check_stalls(b, now, STALL_MS);
+            lifecycle_run_deadlines(b, now);
             next_housekeeping = now + HOUSEKEEPING_MS;
         }
         if (now >= next_backlog) {

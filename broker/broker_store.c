@@ -17,7 +17,7 @@
 
 struct broker_store {
     MDB_env *env;
-    MDB_dbi seen, queue, queue_seq, flags, clients, meta;
+    MDB_dbi seen, queue, queue_seq, flags, clients, meta, deadlines;
     audit_log *audit;
 };
 
@@ -32,7 +32,8 @@ static int open_dbis(broker_store *s, fp_error *err)
         (rc = store_dbi_open(txn, "queue_seq", MDB_CREATE, &s->queue_seq, err)) != FP_OK ||
         (rc = store_dbi_open(txn, "flags", MDB_CREATE, &s->flags, err)) != FP_OK ||
         (rc = store_dbi_open(txn, "clients", MDB_CREATE, &s->clients, err)) != FP_OK ||
-        (rc = store_dbi_open(txn, "meta", MDB_CREATE, &s->meta, err)) != FP_OK) {
+        (rc = store_dbi_open(txn, "meta", MDB_CREATE, &s->meta, err)) != FP_OK ||
+        (rc = store_dbi_open(txn, "deadlines", MDB_CREATE, &s->deadlines, err)) != FP_OK) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -322,6 +323,75 @@ bool broker_store_client_has(broker_store *s, MDB_txn *txn, const char *agency,
     unsigned char k[QKEY_MAX + 40];
     MDB_val key = store_val(k, client_key(k, agency, p)), val;
     return mdb_get(txn, s->clients, &key, &val) == 0;
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+static size_t deadline_key(unsigned char out[QKEY_MAX + 32], int64_t due, char kind,
+                           const uint8_t flag_id[16], const char *agency)
+{
+    store_put_u64(out, (uint64_t)(due < 0 ? 0 : due));
+    out[8] = (unsigned char)kind;
+    memcpy(out + 9, flag_id, 16);
+    size_t n = strnlen(agency, QKEY_MAX - 1);
+    memcpy(out + 25, agency, n);
+    return 25 + n;
+}
+
+int broker_store_deadline_add(broker_store *s, MDB_txn *txn, int64_t due_ms, char kind,
+                              const uint8_t flag_id[16], const char *agency, fp_error *err)
+{
+    unsigned char k[QKEY_MAX + 32];
+    MDB_val key = store_val(k, deadline_key(k, due_ms, kind, flag_id, agency));
+    MDB_val val = store_val("", 0);
+    int rc = mdb_put(txn, s->deadlines, &key, &val, 0);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "recording a deadline");
+}
+
+int broker_store_deadlines_due(broker_store *s, MDB_txn *txn, int64_t now_ms, size_t max,
+                               broker_store_deadline_fn fn, void *ctx, fp_error *err)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->deadlines, &cur);
+    if (rc != 0)
+        return store_fail(err, rc, "reading deadlines");
+    MDB_val key, val;
+    size_t done = 0;
+    int result = FP_OK;
+    while (done < max && mdb_cursor_get(cur, &key, &val, MDB_FIRST) == 0) {
+        const unsigned char *k = key.mv_data;
+        if (key.mv_size < 26 || (int64_t)store_get_u64(k) > now_ms)
+            break;
+        char agency[QKEY_MAX];
+        size_t alen = key.mv_size - 25 < sizeof agency - 1 ? key.mv_size - 25 : sizeof agency - 1;
+        memcpy(agency, k + 25, alen);
+        agency[alen] = '\0';
+        uint8_t flag_id[16];
+        memcpy(flag_id, k + 9, 16);
+        int64_t due = (int64_t)store_get_u64(k);
+        char kind = (char)k[8];
+        if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+            result = store_fail(err, rc, "clearing a deadline");
+            break;
+        }
+        if ((result = fn(ctx, due, kind, flag_id, agency)) != FP_OK)
+            break;
+        done++;
+    }
+    mdb_cursor_close(cur);
+    return result;
+}
+
+bool broker_store_deadline_pending(broker_store *s, MDB_txn *txn, int64_t now_ms)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, s->deadlines, &cur) != 0)
+        return false;
+    MDB_val key, val;
+    bool due = mdb_cursor_get(cur, &key, &val, MDB_FIRST) == 0 && key.mv_size >= 8 &&
+               (int64_t)store_get_u64(key.mv_data) <= now_ms;
+    mdb_cursor_close(cur);
+    return due;
 }
 
 /* ---------------------------------------------------------------- meta */

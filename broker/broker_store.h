@@ -15,6 +15,9 @@
  *                                              acknowledgement deadlines)
  *   clients    agency NUL kind pseudonym -> ""  people an agency holds as its
  *                                              own client (as perpetrator)
+ *   deadlines  u64 due ms, kind, flag id, agency -> ""
+ *                                              acknowledgement deadlines ('A')
+ *                                              and expiries ('E'), in due order
  *   meta       name -> bytes
  *   audit_*    the audit trail (audit_log.h)
  *
@@ -86,6 +89,19 @@ int broker_store_client_add(broker_store *s, MDB_txn *txn, const char *agency,
                             const Flagpost__Pseudonym *p, fp_error *err);
 bool broker_store_client_has(broker_store *s, MDB_txn *txn, const char *agency,
                              const Flagpost__Pseudonym *p);
+
+/* ---- deadlines ---- */
+#define DEADLINE_ACK 'A'
+#define DEADLINE_EXPIRY 'E'
+int broker_store_deadline_add(broker_store *s, MDB_txn *txn, int64_t due_ms, char kind,
+                              const uint8_t flag_id[16], const char *agency, fp_error *err);
+typedef int (*broker_store_deadline_fn)(void *ctx, int64_t due_ms, char kind,
+                                        const uint8_t flag_id[16], const char *agency);
+/* Visit deadlines due at or before now, earliest first, at most max; each
+ * visited deadline is deleted in txn. */
+int broker_store_deadlines_due(broker_store *s, MDB_txn *txn, int64_t now_ms, size_t max,
+                               broker_store_deadline_fn fn, void *ctx, fp_error *err);
+bool broker_store_deadline_pending(broker_store *s, MDB_txn *txn, int64_t now_ms);
 
 /* ---- meta ---- */
 int broker_store_meta_get(broker_store *s, MDB_txn *txn, const char *name, uint8_t *out,

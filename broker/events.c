@@ -10,6 +10,7 @@
 #include "audit_entry.h"
 #include "envelope.h"
 #include "intake.h"
+#include "lifecycle.h"
 #include "verify.h"
 
 static const Flagpost__RecipientState *recipient_state(const Flagpost__BrokerFlag *f,
@@ -85,6 +86,34 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     return rc;
 }
 
+static int process_ack(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
+                       const unsigned char body_hash[32], int64_t now, intake_reply *reply,
+                       fp_error *err)
+{
+    Flagpost__ActionAckBody *ack =
+        flagpost__action_ack_body__unpack(NULL, env->body.len, env->body.data);
+    if (ack == NULL)
+        return intake_refuse_message(b, txn, env->sender, env, "malformed-acknowledgement",
+                                     NULL, now, reply, err);
+    const char *refusal = NULL;
+    int rc = lifecycle_acknowledge(b, txn, env, ack, now, &refusal, err);
+    if (rc == FP_OK && refusal != NULL) {
+        rc = intake_refuse_message(b, txn, env->sender, env, refusal, NULL, now, reply, err);
+    } else if (rc == FP_OK) {
+        Flagpost__PublishResult res = FLAGPOST__PUBLISH_RESULT__INIT;
+        res.message_id = env->message_id;
+        res.status = FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED;
+        rc = intake_remember(b, txn, env, body_hash, &res, now, err);
+        if (rc == FP_OK && intake_pack_result(&res, reply) != FP_OK)
+            rc = fp_error_set(err, FP_ERR_IO, "out of memory");
+        if (rc == FP_OK)
+            log_event(&b->log, LOG_INFO, "flag-acknowledged", "recipient=%s outcome=%s",
+                      env->sender, ack->outcome);
+    }
+    flagpost__action_ack_body__free_unpacked(ack, NULL);
+    return rc;
+}
+
 int intake_event(broker *b, MDB_txn *txn, const char *agency,
                  const Flagpost__SignedEnvelope *se, int64_t now, intake_reply *reply,
                  fp_error *err)
@@ -107,6 +136,8 @@ int intake_event(broker *b, MDB_txn *txn, const char *agency,
                                        err);
         else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW)
             rc = process_view(b, txn, env, body_hash, now, reply, err);
+        else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_ACTION_ACK)
+            rc = process_ack(b, txn, env, body_hash, now, reply, err);
         else
             rc = intake_refuse_message(b, txn, agency, env, "unsupported-event", NULL, now,
                                        reply, err);

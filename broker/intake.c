@@ -16,6 +16,7 @@
 
 #include "audit_entry.h"
 #include "decide.h"
+#include "lifecycle.h"
 #include "envelope.h"
 #include "verify.h"
 
@@ -130,10 +131,11 @@ static int audit_verdict(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                          int64_t now, fp_error *err)
 {
     Flagpost__AuditEntry e;
-    audit_entry_from_flag(&e,
-                          v->allowed ? FLAGPOST__AUDIT_EVENT__AUDIT_DISCLOSURE
-                                     : FLAGPOST__AUDIT_EVENT__AUDIT_REFUSAL,
-                          env, body, policy_hash(b->policy));
+    Flagpost__AuditEvent event = !v->allowed ? FLAGPOST__AUDIT_EVENT__AUDIT_REFUSAL
+                                 : body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_UPDATE
+                                     ? FLAGPOST__AUDIT_EVENT__AUDIT_UPDATE
+                                     : FLAGPOST__AUDIT_EVENT__AUDIT_DISCLOSURE;
+    audit_entry_from_flag(&e, event, env, body, policy_hash(b->policy));
     e.recipient = v->part ? v->part->recipient : (char *)"";
     e.decision = (char *)(v->allowed ? "allowed" : "refused");
     e.rule_id = (char *)(uintptr_t)(v->rule_id ? v->rule_id : "");
@@ -175,44 +177,9 @@ static int audit_sender_refusals(broker *b, MDB_txn *txn, const Flagpost__Envelo
     return FP_OK;
 }
 
-/* What the broker remembers of the flag for views, lifecycle and
- * acknowledgement deadlines. */
-static int record_flag(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
-                       const Flagpost__FlagBody *body, const recipient_verdict *v, size_t n,
-                       int64_t now, fp_error *err)
-{
-    Flagpost__RecipientState states[DECIDE_MAX_RECIPIENTS], *ptrs[DECIDE_MAX_RECIPIENTS];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!v[i].allowed)
-            continue;
-        flagpost__recipient_state__init(&states[k]);
-        states[k].agency = v[i].part->recipient;
-        states[k].rule_id = (char *)(uintptr_t)v[i].rule_id;
-        states[k].notify_on_view = v[i].decision.notify_on_view;
-        states[k].ack_within_s = v[i].decision.ack_within_s;
-        states[k].queued_ms = now;
-        ptrs[k] = &states[k];
-        k++;
-    }
-    Flagpost__BrokerFlag rec = FLAGPOST__BROKER_FLAG__INIT;
-    rec.sender = env->sender;
-    rec.version = body->version;
-    rec.latest_message_id = env->message_id;
-    rec.body = env->body;
-    rec.recipients = ptrs;
-    rec.n_recipients = k;
-    rec.state = FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
-    int rc = broker_store_flag_put(b->store, txn, body->flag_id.data, &rec, err);
-    if (rc == FP_OK && strcmp(body->subject_role, "perpetrator") == 0)
-        for (size_t i = 0; rc == FP_OK && i < body->n_subject; i++)
-            rc = broker_store_client_add(b->store, txn, env->sender, body->subject[i], err);
-    return rc;
-}
-
 static int stage_flag(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                       const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
-                      recipient_verdict *v, Flagpost__PublishResult *res, int64_t now,
+                      recipient_verdict *v, const Flagpost__BrokerFlag *prior, int64_t now,
                       fp_error *err)
 {
     int rc = FP_OK;
@@ -225,8 +192,7 @@ static int stage_flag(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     if (rc == FP_OK)
         rc = audit_sender_refusals(b, txn, env, body, now, err);
     if (rc == FP_OK)
-        rc = record_flag(b, txn, env, body, v, pub->n_parts, now, err);
-    (void)res;
+        rc = lifecycle_record(b, txn, env, body, v, pub->n_parts, prior, now, err);
     return rc;
 }
 
@@ -273,18 +239,44 @@ static void fill_decisions(const Flagpost__FlagBody *body, const recipient_verdi
     *count = k;
 }
 
-static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
-                        const Flagpost__Envelope *env, const Flagpost__Publish *pub,
-                        const unsigned char body_hash[32], int64_t now, intake_reply *reply,
-                        fp_error *err)
+static int finish(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
+                  const unsigned char body_hash[32], const Flagpost__PublishResult *res,
+                  int64_t now, intake_reply *reply, fp_error *err)
 {
-    Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
-    const char *bad = body == NULL ? "malformed-flag-body" : decide_flag_shape(body, pub);
-    if (bad != NULL) {
-        if (body != NULL)
-            flagpost__flag_body__free_unpacked(body, NULL);
-        return intake_refuse_message(b, txn, env->sender, env, bad, NULL, now, reply, err);
-    }
+    int rc = intake_remember(b, txn, env, body_hash, res, now, err);
+    if (rc == FP_OK && intake_pack_result(res, reply) != FP_OK)
+        rc = fp_error_set(err, FP_ERR_IO, "out of memory");
+    if (rc == FP_OK)
+        b->stats_accepted++;
+    return rc;
+}
+
+static int process_withdraw(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
+                            const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
+                            const Flagpost__BrokerFlag *prior, const unsigned char body_hash[32],
+                            int64_t now, intake_reply *reply, fp_error *err)
+{
+    Flagpost__PublishResult res = FLAGPOST__PUBLISH_RESULT__INIT;
+    Flagpost__Decision d[DECIDE_MAX_RECIPIENTS], *dp[DECIDE_MAX_RECIPIENTS];
+    res.message_id = env->message_id;
+    res.status = FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED;
+    res.decisions = dp;
+    int rc = lifecycle_withdraw(b, txn, env, body, pub->signed_, prior, now, d, dp,
+                                &res.n_decisions, err);
+    if (rc == FP_OK)
+        rc = finish(b, txn, env, body_hash, &res, now, reply, err);
+    if (rc == FP_OK)
+        log_event(&b->log, LOG_INFO, "flag-withdrawn", "sender=%s holders=%zu reason=%s",
+                  env->sender, res.n_decisions, body->withdraw_reason);
+    return rc;
+}
+
+static int process_disclosure(broker *b, MDB_txn *txn, const cert_info *sender,
+                              const Flagpost__Envelope *env, const Flagpost__FlagBody *body,
+                              const Flagpost__Publish *pub, const Flagpost__BrokerFlag *prior,
+                              const unsigned char body_hash[32], int64_t now,
+                              intake_reply *reply, fp_error *err)
+{
     recipient_verdict v[DECIDE_MAX_RECIPIENTS];
     decide_recipients(b, txn, sender, body, pub, v);
     Flagpost__PublishResult res = FLAGPOST__PUBLISH_RESULT__INIT;
@@ -293,14 +285,39 @@ static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
     res.status = FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED;
     fill_decisions(body, v, pub->n_parts, d, dp, &res.n_decisions);
     res.decisions = dp;
-    int rc = stage_flag(b, txn, env, body, pub, v, &res, now, err);
+    int rc = stage_flag(b, txn, env, body, pub, v, prior, now, err);
     if (rc == FP_OK)
-        rc = intake_remember(b, txn, env, body_hash, &res, now, err);
-    if (rc == FP_OK && intake_pack_result(&res, reply) != FP_OK)
-        rc = fp_error_set(err, FP_ERR_IO, "out of memory");
-    if (rc == FP_OK)
-        b->stats_accepted++;
+        rc = finish(b, txn, env, body_hash, &res, now, reply, err);
     decide_release(v, pub->n_parts);
+    return rc;
+}
+
+static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
+                        const Flagpost__Envelope *env, const Flagpost__Publish *pub,
+                        const unsigned char body_hash[32], int64_t now, intake_reply *reply,
+                        fp_error *err)
+{
+    Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
+    if (body == NULL || body->flag_id.len != 16)
+        return intake_refuse_message(b, txn, env->sender, env, "malformed-flag-body", NULL, now,
+                                     reply, err);
+    Flagpost__BrokerFlag *prior = NULL;
+    const char *bad = lifecycle_check(b, txn, env, body, &prior);
+    bool withdraw = body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW;
+    if (bad == NULL && withdraw && pub->n_parts != 0)
+        bad = "withdrawal-carries-parts";
+    if (bad == NULL && !withdraw)
+        bad = decide_flag_shape(body, pub);
+    int rc;
+    if (bad != NULL)
+        rc = intake_refuse_message(b, txn, env->sender, env, bad, NULL, now, reply, err);
+    else if (withdraw)
+        rc = process_withdraw(b, txn, env, body, pub, prior, body_hash, now, reply, err);
+    else
+        rc = process_disclosure(b, txn, sender, env, body, pub, prior, body_hash, now, reply,
+                                err);
+    if (prior != NULL)
+        flagpost__broker_flag__free_unpacked(prior, NULL);
     flagpost__flag_body__free_unpacked(body, NULL);
     return rc;
 }

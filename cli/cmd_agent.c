@@ -77,6 +77,7 @@ static int report_error(json_t *reply)
     return CLI_FAILED;
 }
 
+static int print_record_answer(json_t *reply);
 static void print_json(json_t *v, size_t flags)
 {
     char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
@@ -90,7 +91,10 @@ static int print_flag_lines(json_t *reply)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(reply, "flags"), i, f) print_json(f, JSON_COMPACT);
+    json_t *list = json_object_get(reply, "flags");
+    if (list == NULL)
+        list = json_object_get(reply, "notices");
+    json_array_foreach(list, i, f) print_json(f, JSON_COMPACT);
     return CLI_OK;
 }
 
@@ -118,26 +122,61 @@ static int read_flag(const char *path, json_t **out)
     return CLI_OK;
 }
 
-static int do_publish(const char *endpoint, int argc, char **argv, int timeout)
+static int print_record_answer(json_t *reply)
 {
-    if (argc != 2)
-        return fail("usage: flagpost --agent ENDPOINT publish FILE|-");
-    json_t *flag = NULL;
-    if (read_flag(argv[1], &flag) != CLI_OK)
-        return CLI_FAILED;
-    json_t *req = json_pack("{s:s, s:o}", "op", "publish", "flag", flag);
-    json_t *reply = NULL;
-    int rc = exchange(endpoint, req, timeout, &reply);
-    json_decref(req);
-    if (rc != CLI_OK)
-        return rc;
-    rc = report_error(reply);
+    int rc = report_error(reply);
     if (rc == CLI_OK) {
         print_json(reply, JSON_INDENT(2));
         const char *status = json_string_value(json_object_get(reply, "status"));
         if (status != NULL && strcmp(status, "refused") == 0)
             rc = CLI_FAILED;
     }
+    return rc;
+}
+
+/* publish FILE, or update FLAG_ID FILE (the same flag JSON, new version). */
+static int do_publish(const char *endpoint, int argc, char **argv, int timeout)
+{
+    bool update = strcmp(argv[0], "update") == 0;
+    if (argc != (update ? 3 : 2))
+        return fail(update ? "usage: flagpost --agent ENDPOINT update FLAG_ID FILE|-"
+                           : "usage: flagpost --agent ENDPOINT publish FILE|-");
+    json_t *flag = NULL;
+    if (read_flag(argv[update ? 2 : 1], &flag) != CLI_OK)
+        return CLI_FAILED;
+    if (update) {
+        json_object_set_new(flag, "action", json_string("update"));
+        json_object_set_new(flag, "flag_id", json_string(argv[1]));
+    }
+    json_t *req = json_pack("{s:s, s:o}", "op", "publish", "flag", flag);
+    json_t *reply = NULL;
+    int rc = exchange(endpoint, req, timeout, &reply);
+    json_decref(req);
+    if (rc != CLI_OK)
+        return rc;
+    rc = print_record_answer(reply);
+    json_decref(reply);
+    return rc;
+}
+
+/* withdraw FLAG_ID --reason CODE, ack FLAG_ID --outcome CODE */
+static int do_flag_event(const char *endpoint, int argc, char **argv, int timeout)
+{
+    bool withdraw = strcmp(argv[0], "withdraw") == 0;
+    const char *opt = withdraw ? "--reason" : "--outcome";
+    if (argc != 4 || strcmp(argv[2], opt) != 0) {
+        fprintf(stderr, "flagpost: usage: flagpost --agent ENDPOINT %s FLAG_ID %s CODE\n",
+                argv[0], opt);
+        return CLI_USAGE;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:s}", "op", withdraw ? "withdraw" : "ack", "flag_id",
+                            argv[1], withdraw ? "reason" : "outcome", argv[3]);
+    json_t *reply = NULL;
+    int rc = exchange(endpoint, req, timeout, &reply);
+    json_decref(req);
+    if (rc != CLI_OK)
+        return rc;
+    rc = print_record_answer(reply);
     json_decref(reply);
     return rc;
 }
@@ -209,6 +248,7 @@ static int do_simple(const char *endpoint, json_t *req, int timeout, bool lines)
 
 static int do_inbox(const char *endpoint, int argc, char **argv, int timeout)
 {
+    bool notices = strcmp(argv[0], "notices") == 0;
     int64_t limit = 50;
     fp_error err;
     for (int i = 1; i < argc; i++) {
@@ -216,15 +256,22 @@ static int do_inbox(const char *endpoint, int argc, char **argv, int timeout)
             if (cli_parse_int("--limit", argv[++i], 1, 10000, &limit, &err) != FP_OK)
                 return fail(err.message);
         } else if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: flagpost --agent ENDPOINT inbox [--limit N]\n"
-                 "Prints the newest received flags, one JSON object per line (default 50).");
+            puts(notices ? "usage: flagpost --agent ENDPOINT notices [--limit N]\n"
+                           "Prints the newest notices from the broker (views of our flags,\n"
+                           "acknowledgements, escalations, withdrawals, expiries), one JSON\n"
+                           "object per line (default 50)."
+                         : "usage: flagpost --agent ENDPOINT inbox [--limit N]\n"
+                           "Prints the newest received flags, one JSON object per line "
+                           "(default 50).");
             return CLI_OK;
         } else {
-            fprintf(stderr, "flagpost: inbox: unknown option '%s'\n", argv[i]);
+            fprintf(stderr, "flagpost: %s: unknown option '%s'\n", argv[0], argv[i]);
             return CLI_USAGE;
         }
     }
-    return do_simple(endpoint, json_pack("{s:s, s:I}", "op", "inbox", "limit", (json_int_t)limit),
+    return do_simple(endpoint,
+                     json_pack("{s:s, s:I}", "op", notices ? "notices" : "inbox", "limit",
+                               (json_int_t)limit),
                      timeout, true);
 }
 
@@ -233,7 +280,11 @@ static void agent_usage(void)
     puts("usage: flagpost --agent ipc://PATH COMMAND [ARGS]\n"
          "  publish FILE|-     publish a flag (JSON; see docs/flags.md)\n"
          "  lookup --nhs N | --name NAME --dob DATE | --postcode PC | --uprn U\n"
+         "  update FLAG_ID FILE|-  publish a new version of one of our flags\n"
+         "  withdraw FLAG_ID --reason CODE   withdraw one of our flags everywhere\n"
+         "  ack FLAG_ID --outcome CODE       acknowledge a received flag with action\n"
          "  inbox [--limit N]  newest received flags\n"
+         "  notices [--limit N]  views, acknowledgements, escalations, expiries\n"
          "  result MESSAGE_ID  decisions for an earlier publish\n"
          "  status             connection, queues and policy of the agent\n"
          "Options before COMMAND: --agent ENDPOINT (or $FLAGPOST_AGENT).\n"
@@ -242,7 +293,8 @@ static void agent_usage(void)
 
 int cmd_agent(const char *endpoint, const char *command, int argc, char **argv)
 {
-    static const char *const known[] = {"publish", "lookup", "inbox", "result", "status", NULL};
+    static const char *const known[] = {"publish", "update", "withdraw", "ack", "lookup",
+                                        "inbox", "notices", "result", "status", NULL};
     bool is_known = false;
     for (size_t i = 0; known[i] != NULL; i++)
         is_known |= strcmp(command, known[i]) == 0;
@@ -251,7 +303,7 @@ int cmd_agent(const char *endpoint, const char *command, int argc, char **argv)
         return CLI_USAGE;
     }
     if (argc > 1 && strcmp(argv[1], "--help") == 0 && strcmp(command, "lookup") != 0 &&
-        strcmp(command, "inbox") != 0) {
+        strcmp(command, "inbox") != 0 && strcmp(command, "notices") != 0) {
         agent_usage();
         return CLI_OK;
     }
@@ -265,11 +317,13 @@ int cmd_agent(const char *endpoint, const char *command, int argc, char **argv)
     int64_t secs;
     if (t != NULL && cli_parse_int("FLAGPOST_TIMEOUT", t, 1, 3600, &secs, NULL) == FP_OK)
         timeout = (int)secs * 1000;
-    if (strcmp(command, "publish") == 0)
+    if (strcmp(command, "publish") == 0 || strcmp(command, "update") == 0)
         return do_publish(endpoint, argc, argv, timeout);
+    if (strcmp(command, "withdraw") == 0 || strcmp(command, "ack") == 0)
+        return do_flag_event(endpoint, argc, argv, timeout);
     if (strcmp(command, "lookup") == 0)
         return do_lookup(endpoint, argc, argv, timeout);
-    if (strcmp(command, "inbox") == 0)
+    if (strcmp(command, "inbox") == 0 || strcmp(command, "notices") == 0)
         return do_inbox(endpoint, argc, argv, timeout);
     if (strcmp(command, "result") == 0) {
         if (argc != 2)

@@ -111,13 +111,19 @@ int pol_parse_duration(const pnode *n, int64_t *out, pol_diag *d, const char *ke
     int64_t v = 0;
     if (pol_is_scalar(n) && parse_int(n->value, 100000, &v, &end) && v > 0 &&
         end[0] != '\0' && end[1] == '\0') {
-        int64_t unit = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 0;
+        /* Seconds exist for drills and tests of escalation; agreements use
+         * minutes, hours and days. */
+        int64_t unit = end[0] == 's'   ? 1
+                       : end[0] == 'm' ? 60
+                       : end[0] == 'h' ? 3600
+                       : end[0] == 'd' ? 86400
+                                       : 0;
         if (unit != 0) {
             *out = v * unit;
             return FP_OK;
         }
     }
-    pol_report_at(d, n, "'%s' must be a duration such as 30m, 24h or 7d", key);
+    pol_report_at(d, n, "'%s' must be a duration such as 30m, 24h or 7d (or 90s)", key);
     return FP_ERR_INPUT;
 }
 

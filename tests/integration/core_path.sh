@@ -51,7 +51,7 @@ lookup_count() {   # AGENCY ARGS... -> number of flags found
     local id=$1; shift
     pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
 }
-check "housing receives the flag" wait_until 10 test "$(lookup_count housing-hf --nhs 9434765919)" -ge 1
+check "housing receives the flag" wait_output 10 1 lookup_count housing-hf --nhs 9434765919
 pp_fp housing-hf lookup --nhs "943-476-5919" >"$T/lookup-nhs.out"
 pp_fp housing-hf lookup --name "JANE  testcase" --dob 1985-03-12 >"$T/lookup-name.out"
 check_eq "lookup by NHS number finds one flag" "$(grep -c flag_id "$T/lookup-nhs.out")" 1

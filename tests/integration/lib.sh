@@ -100,6 +100,20 @@ wait_until() {
     return 1
 }
 
+# wait_output SECONDS EXPECTED COMMAND...: poll until COMMAND prints EXPECTED
+# (COMMAND is run afresh each time; shell functions work).
+wait_output() {
+    local secs=$1 want=$2; shift 2
+    local deadline=$((SECONDS + secs)) got=""
+    while [ $SECONDS -lt $deadline ]; do
+        got=$("$@" 2>/dev/null)
+        [ "$got" = "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "#   last output: '$got', waited for '$want'" >&2
+    return 1
+}
+
 # A free TCP port on 127.0.0.1 (the kernel picks it).
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
