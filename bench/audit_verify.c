@@ -9,8 +9,8 @@
  *
  *     audit_verify_entries_per_s <value>
  *
- * Usage: audit_verify [ENTRIES [REPEATS [THREADS]]]   (default 1000000 5, a
- * thread per CPU)
+ * Usage: audit_verify [ENTRIES [REPEATS [THREADS [KEEP_DIR]]]]
+ * (default 1000000 entries, 5 runs, a thread per CPU, a temporary directory)
  * Also prints the append rate seen while building, for information.
  */
 #include <lmdb.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,15 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds used by the process so far, all threads. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -182,8 +192,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: audit_verify [ENTRIES [REPEATS]]\n");
         return 2;
     }
-    char dir[] = "/tmp/fp-bench-audit.XXXXXX";
-    if (mkdtemp(dir) == NULL)
+    /* KEEP_DIR (optional, for looking at the store afterwards, e.g. with
+     * `flagpost audit verify --data KEEP_DIR`): build there and keep it. */
+    const char *keep = argc > 4 ? argv[4] : NULL;
+    char tmp[] = "/tmp/fp-bench-audit.XXXXXX";
+    const char *dir = keep != NULL ? keep : mkdtemp(tmp);
+    if (dir == NULL)
         return 1;
     MDB_env *env;
     audit_log *log;
@@ -207,29 +221,34 @@ int main(int argc, char **argv)
         rc = 0;
         for (int r = 0; r < repeats && rc == 0; r++) {
             audit_verify_result res;
-            double t0 = now_s();
+            double t0 = now_s(), c0 = cpu_s();
             if (audit_verify_run(env, log, &opt, &res, &err) != FP_OK) {
                 fprintf(stderr, "audit_verify: %s\n", err.message);
                 rc = 1;
             }
             times[r] = now_s() - t0;
-            printf("# run %d: %.3f s, %llu entries, %llu nodes, %llu checkpoints\n", r + 1,
-                   times[r], (unsigned long long)res.entries_checked,
+            printf("# run %d: %.3f s (%.3f s of CPU), %llu entries, %llu nodes, %llu "
+                   "checkpoints\n",
+                   r + 1, times[r], cpu_s() - c0, (unsigned long long)res.entries_checked,
                    (unsigned long long)res.nodes_checked,
                    (unsigned long long)res.checkpoints_checked);
         }
         if (rc == 0) {
+            printf("# SHA-256 from %s; %ld CPUs online\n", merkle_sha256_backend(),
+                   sysconf(_SC_NPROCESSORS_ONLN));
             qsort(times, (size_t)repeats, sizeof times[0], cmp_double);
             printf("audit_verify_entries_per_s %.0f\n", (double)n / times[repeats / 2]);
         }
         audit_log_close(log);
     }
     mdb_env_close(env);
-    char path[64];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
+    if (keep == NULL) {
+        char path[64];
+        snprintf(path, sizeof path, "%s/data.mdb", dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/lock.mdb", dir);
+        unlink(path);
+        rmdir(dir);
+    }
     return rc;
 }

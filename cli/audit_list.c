@@ -17,6 +17,7 @@
 #include "audit_cli.h"
 #include "audit_query.h"
 #include "pseudonym.h"
+#include "timefmt.h"
 
 static const char *const COLUMNS[] = {
     "index",   "time",     "event",  "sender",      "recipient",  "subject",
@@ -50,8 +51,8 @@ void audit_list_begin(audit_list_writer *w, FILE *out, int format)
     w->format = format;
     w->rows = 0;
     if (format == AUDIT_LIST_TABLE) {
-        fprintf(out, "%-7s %-20s %-19s %-16s %-16s %-18s %-10s %s\n", "ENTRY", "TIME (UTC)",
-                "EVENT", "SENDER", "RECIPIENT", "CATEGORY", "DECISION", "RULE");
+        fprintf(out, "%-7s %-20s %-19s %-20s %-20s %-20s %-10s %s\n", "ENTRY", "TIME (UTC)",
+                "EVENT", "SENDER", "RECIPIENT", "CATEGORY", "DECISION", "RULE OR REASON");
     } else if (format == AUDIT_LIST_CSV) {
         for (size_t i = 0; i < N_COLUMNS; i++)
             fprintf(out, "%s%s", i ? "," : "", COLUMNS[i]);
@@ -103,9 +104,10 @@ static void row_table(audit_list_writer *w, uint64_t index, const Flagpost__Audi
 {
     char when[32];
     audit_cli_time(e->time_ms, when);
-    fprintf(w->out, "%-7llu %-20s %-19s %-16s %-16s %-18s %-10s %s\n",
+    const char *why = e->rule_id != NULL && e->rule_id[0] ? e->rule_id : s_or(e->reason);
+    fprintf(w->out, "%-7llu %-20s %-19s %-20s %-20s %-20s %-10s %s\n",
             (unsigned long long)index, when, audit_event_name((int)e->event), s_or(e->sender),
-            s_or(e->recipient), s_or(e->category), s_or(e->decision), s_or(e->rule_id));
+            s_or(e->recipient), s_or(e->category), s_or(e->decision), why);
 }
 
 static json_t *hex_json(const ProtobufCBinaryData *b)
@@ -117,8 +119,8 @@ static json_t *hex_json(const ProtobufCBinaryData *b)
 
 static void row_jsonl(audit_list_writer *w, uint64_t index, const Flagpost__AuditEntry *e)
 {
-    char when[32];
-    audit_cli_time(e->time_ms, when);
+    char when[TIMEFMT_ISO_LEN];
+    timefmt_iso_ms(e->time_ms, when);
     json_t *subject = json_array(), *fields = json_array();
     for (size_t i = 0; i < e->n_subject; i++)
         json_array_append_new(subject,
@@ -171,10 +173,10 @@ void audit_list_csv_cell(FILE *out, const char *s)
 
 static void row_csv(audit_list_writer *w, uint64_t index, const Flagpost__AuditEntry *e)
 {
-    char num[32], when[32], version[16], flag[33], msg[33], pol[65], pay[65];
+    char num[32], when[TIMEFMT_ISO_LEN], version[16], flag[33], msg[33], pol[65], pay[65];
     char *subj = subjects_text(e), *fields = fields_text(e);
     snprintf(num, sizeof num, "%llu", (unsigned long long)index);
-    audit_cli_time(e->time_ms, when);
+    timefmt_iso_ms(e->time_ms, when);
     snprintf(version, sizeof version, "%u", (unsigned)e->version);
     hex_of(&e->flag_id, flag, sizeof flag);
     hex_of(&e->message_id, msg, sizeof msg);

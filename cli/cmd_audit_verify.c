@@ -93,8 +93,12 @@ static void print_ok(const audit_verify_result *res, bool keys)
                (unsigned long long)res->checkpoints);
         return;
     }
-    printf("checkpoints: all %llu signed by the broker and matching the entries\n",
-           (unsigned long long)res->checkpoints_checked);
+    if (res->checkpoints_checked == 0)
+        printf("checkpoints: none stored yet (the broker signs one every few seconds while "
+               "busy)\n");
+    else
+        printf("checkpoints: all %llu signed by the broker and matching the entries\n",
+               (unsigned long long)res->checkpoints_checked);
     if (res->have_checkpoint) {
         timefmt_iso_ms(res->latest.time_ms, when);
         printf("latest checkpoint: %llu entries, signed %s by %s\n",

@@ -228,3 +228,36 @@ int checkpoint_check_consistency_message(const checkpoint_info *older,
     return checkpoint_check_consistency(older, newer, (const unsigned char(*)[32])path,
                                         proof->n_path, err);
 }
+
+int checkpoint_issue(audit_log *log, MDB_txn *txn, const char *broker_id, int64_t time_ms,
+                     const unsigned char secret[64], checkpoint_info *out, uint8_t **bytes,
+                     size_t *len, fp_error *err)
+{
+    checkpoint_info cp;
+    memset(&cp, 0, sizeof cp);
+    if (bytes != NULL)
+        *bytes = NULL;
+    if (strlen(broker_id) >= sizeof cp.broker_id)
+        return fp_error_set(err, FP_ERR_INPUT, "broker id too long for a checkpoint");
+    snprintf(cp.broker_id, sizeof cp.broker_id, "%s", broker_id);
+    cp.time_ms = time_ms;
+    int rc = audit_log_size(log, txn, &cp.tree_size);
+    if (rc != FP_OK)
+        return fp_error_set(err, rc, "reading the audit log size for a checkpoint");
+    if ((rc = audit_log_root(log, txn, cp.tree_size, cp.root, err)) != FP_OK)
+        return rc;
+    uint8_t *buf;
+    size_t n;
+    if ((rc = checkpoint_sign(&cp, secret, &buf, &n, err)) != FP_OK)
+        return rc;
+    rc = audit_log_put_checkpoint(log, txn, cp.tree_size, buf, n, err);
+    if (rc == FP_OK && out != NULL)
+        *out = cp;
+    if (rc == FP_OK && bytes != NULL) {
+        *bytes = buf;
+        *len = n;
+    } else {
+        free(buf);
+    }
+    return rc;
+}

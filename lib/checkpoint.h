@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit_log.h"
 #include "fp_error.h"
 #include "merkle.h"
 
@@ -41,6 +42,17 @@ struct Flagpost__ConsistencyProof;
  * the caller frees). */
 int checkpoint_sign(const checkpoint_info *cp, const unsigned char secret[64], uint8_t **out,
                     size_t *out_len, fp_error *err);
+
+/* The broker's periodic step: sign the audit log's current tree (size and
+ * root read in txn, the caller's write transaction) and store the signed
+ * checkpoint there, so it commits with the entries it covers.  Fills *out
+ * (may be NULL) and, when bytes is not NULL, a malloc'd copy of the
+ * SignedCheckpoint bytes to send to the agents.  Signing a size again
+ * replaces its stored checkpoint (same root, newer time); a broker that
+ * wants one per size compares with audit_log_latest_checkpoint() first. */
+int checkpoint_issue(audit_log *log, MDB_txn *txn, const char *broker_id, int64_t time_ms,
+                     const unsigned char secret[64], checkpoint_info *out, uint8_t **bytes,
+                     size_t *len, fp_error *err);
 
 /* Verify SignedCheckpoint bytes with the broker's public key, then decode.
  * FP_ERR_CRYPTO when the signature does not verify, FP_ERR_INPUT when the

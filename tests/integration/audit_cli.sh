@@ -183,7 +183,7 @@ list_is "period by ISO times" "3 4 5" --from 2024-05-01T09:00:00Z --to 2024-05-0
 list_is "filters combine" "3" --agency police --direction sent --event disclosure --linkage-key "$LK" --nhs "$NHS_A"
 
 check "table format" "$FP" audit list --data "$D" --event disclosure
-check_grep "table has a header" '^ENTRY +TIME \(UTC\) +EVENT' "$T/last.out"
+check_grep "table has a header" '^ENTRY +TIME \(UTC\) +EVENT +SENDER +RECIPIENT +CATEGORY +DECISION +RULE OR REASON$' "$T/last.out"
 check_grep "table row" '^3 +2024-05-01 09:00:00Z +disclosure +police +health +da_victim +allowed +police-health-dv' "$T/last.out"
 check_grep "table counts rows" '^\(3 entries\)$' "$T/last.out"
 check "csv format" "$FP" audit list --data "$D" --format csv

@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "flagpost.pb-c.h"
 #include "merkle_ref.h"
+#include "store.h"
 
 struct keys {
     unsigned char pk[32];
@@ -224,6 +225,60 @@ static void test_consistency_message(void)
                  FP_ERR_UNAVAILABLE);
 }
 
+/* The broker's step: sign the current tree into the store, in the same
+ * transaction; a witness verifies it and a later one against it. */
+static void test_issue_from_the_log(void)
+{
+    char dir[] = "/tmp/fp-cp-issue.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    MDB_env *env;
+    audit_log *log;
+    CHECK(store_env_open(&env, dir, 16u << 20, 32, 0, NULL) == FP_OK);
+    CHECK(audit_log_open(&log, env, NULL) == FP_OK);
+    struct keys k;
+    make_keys(&k);
+    checkpoint_info first, second, seen;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    MDB_txn *txn;
+    for (int round = 0; round < 2; round++) {
+        CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+        for (int i = 0; i < 5 + round * 6; i++) {
+            Flagpost__AuditEntry e;
+            flagpost__audit_entry__init(&e);
+            e.time_ms = i;
+            CHECK(audit_log_append_entry(log, txn, &e, NULL, NULL) == FP_OK);
+        }
+        checkpoint_info *out = round == 0 ? &first : &second;
+        CHECK_EQ_INT(checkpoint_issue(log, txn, "broker", 1000 + round, k.sk, out,
+                                      round == 1 ? &bytes : NULL, &len, NULL),
+                     FP_OK);
+        CHECK(mdb_txn_commit(txn) == 0);
+    }
+    CHECK_EQ_INT(first.tree_size, 5);
+    CHECK_EQ_INT(second.tree_size, 16);
+    CHECK(bytes != NULL && checkpoint_verify(bytes, len, k.pk, &seen, NULL) == FP_OK);
+    CHECK(seen.tree_size == 16 && memcmp(seen.root, second.root, 32) == 0);
+    free(bytes);
+    unsigned char path[MERKLE_MAX_PROOF][32];
+    size_t n;
+    CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+    const uint8_t *stored;
+    uint64_t size;
+    CHECK(audit_log_latest_checkpoint(log, txn, &size, &stored, &len, NULL) == FP_OK);
+    CHECK_EQ_INT(size, 16);
+    CHECK(audit_log_consistency_proof(log, txn, 5, 16, path, &n, NULL) == FP_OK);
+    mdb_txn_abort(txn);
+    CHECK_EQ_INT(checkpoint_check_consistency(&first, &second,
+                                              (const unsigned char(*)[32])path, n, NULL),
+                 FP_OK);
+    audit_log_close(log);
+    mdb_env_close(env);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -235,5 +290,6 @@ int main(void)
     RUN(test_signed_garbage_is_input_error);
     RUN(test_consistency_between_checkpoints);
     RUN(test_consistency_message);
+    RUN(test_issue_from_the_log);
     return check_summary();
 }
