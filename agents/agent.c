@@ -221,7 +221,8 @@ static void handle_broker(agent *a)
 {
     Flagpost__ToAgent *msgs[DRAIN_MAX];
     Flagpost__ToAgent *batch[RECEIVER_MAX_BATCH];
-    size_t nmsg = 0, ndel = 0;
+    Flagpost__PublishResult *results[OUTBOX_MAX_RESULTS];
+    size_t nmsg = 0, ndel = 0, nres = 0;
     while (nmsg < DRAIN_MAX && ndel < RECEIVER_MAX_BATCH) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -245,12 +246,14 @@ static void handle_broker(agent *a)
             batch[ndel++] = msg;
             break;
         case FLAGPOST__TO_AGENT__KIND_PUBLISH_RESULT:
-            outbox_handle_result(a, msg->publish_result);
+            if (nres < OUTBOX_MAX_RESULTS)   /* DRAIN_MAX keeps it so; a lost one is resent */
+                results[nres++] = msg->publish_result;
             break;
         default:
             break;
         }
     }
+    outbox_handle_results(a, results, nres);
     receiver_handle_batch(a, batch, ndel);
     for (size_t i = 0; i < nmsg; i++)
         flagpost__to_agent__free_unpacked(msgs[i], NULL);
