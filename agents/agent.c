@@ -19,6 +19,7 @@
 #include "local_api.h"
 #include "outbox.h"
 #include "receiver.h"
+#include "view_writer.h"
 
 #define MONITOR_ENDPOINT "inproc://agent-broker-monitor"
 #define DRAIN_MAX 512
@@ -116,6 +117,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
+    a->views = view_writer_start(a);   /* NULL: views are recorded inline */
     a->zmq = zmq_ctx_new();
     if (a->zmq == NULL)
         return fp_error_set(err, FP_ERR_IO, "cannot start ZeroMQ");
@@ -127,6 +129,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
 
 void agent_close(agent *a)
 {
+    view_writer_stop(a->views);   /* commits what is still queued */
     if (a->monitor)
         zmq_close(a->monitor);
     if (a->broker) {
@@ -275,6 +278,8 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
+    if (a->views != NULL)
+        view_writer_collect(a->views);
 }
 
 int agent_run(agent *a, volatile int *stop, fp_error *err)
