@@ -53,7 +53,7 @@ int agent_store_open(agent_store **out, const char *dir, size_t map_size, fp_err
     agent_store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
-    int rc = store_env_open(&s->env, dir, map_size, 16, 0, err);
+    int rc = store_env_open(&s->env, dir, map_size, 32, 0, err);
     if (rc == FP_OK)
         rc = open_dbis(s, err);
     if (rc != FP_OK) {
@@ -62,6 +62,11 @@ int agent_store_open(agent_store **out, const char *dir, size_t map_size, fp_err
     }
     *out = s;
     return FP_OK;
+}
+
+MDB_env *agent_store_env(agent_store *s)
+{
+    return s->env;
 }
 
 void agent_store_close(agent_store *s)

@@ -40,6 +40,10 @@ typedef struct agent_store agent_store;
 int agent_store_open(agent_store **out, const char *dir, size_t map_size, fp_error *err);
 void agent_store_close(agent_store *s);
 
+/* The environment, for modules that keep databases of their own in it
+ * (e.g. MARAC); at most 32 named databases in all. */
+MDB_env *agent_store_env(agent_store *s);
+
 int agent_store_begin(agent_store *s, bool write, MDB_txn **txn, fp_error *err);
 int agent_store_commit(MDB_txn *txn, fp_error *err);   /* always ends txn */
 void agent_store_abort(MDB_txn *txn);

@@ -290,8 +290,8 @@ static void op_inbox(agent *a, const request *r, json_t *req)
     json_t *lim = json_object_get(req, "limit");
     size_t limit = json_is_integer(lim) && json_integer_value(lim) > 0
                        ? (size_t)json_integer_value(lim) : 50;
-    if (limit > 10000)
-        limit = 10000;
+    if (limit > 1000000)
+        limit = 1000000;
     fp_error err;
     json_t *flags = json_array();
     if (lookup_inbox(a, limit, flags, &err) != FP_OK) {

@@ -1,6 +1,6 @@
 /*
  * peers: the connection table.  See peers.h.  A partnership has tens of
- * agencies, so a linear array is both simplest and fastest here.
+ * agencies, so a linear scan is both simplest and fastest here.
  */
 #include "peers.h"
 
@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each peer is its own allocation so a pointer to one stays valid when
+ * the table grows. */
 struct peers {
-    peer *items;
+    peer **items;
     size_t count;
     size_t cap;
 };
@@ -24,6 +26,8 @@ void peers_free(peers *p)
 {
     if (p == NULL)
         return;
+    for (size_t i = 0; i < p->count; i++)
+        free(p->items[i]);
     free(p->items);
     free(p);
 }
@@ -31,8 +35,8 @@ void peers_free(peers *p)
 peer *peers_find(peers *p, const char *agency)
 {
     for (size_t i = 0; i < p->count; i++)
-        if (strcmp(p->items[i].agency, agency) == 0)
-            return &p->items[i];
+        if (strcmp(p->items[i]->agency, agency) == 0)
+            return p->items[i];
     return NULL;
 }
 
@@ -40,14 +44,16 @@ static peer *peers_add(peers *p, const char *agency)
 {
     if (p->count == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
-        peer *items = realloc(p->items, cap * sizeof *items);
+        peer **items = realloc(p->items, cap * sizeof *items);
         if (items == NULL)
             return NULL;
         p->items = items;
         p->cap = cap;
     }
-    peer *e = &p->items[p->count++];
-    memset(e, 0, sizeof *e);
+    peer *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    p->items[p->count++] = e;
     snprintf(e->agency, sizeof e->agency, "%s", agency);
     return e;
 }
@@ -82,5 +88,5 @@ size_t peers_count(const peers *p)
 
 peer *peers_at(peers *p, size_t i)
 {
-    return i < p->count ? &p->items[i] : NULL;
+    return i < p->count ? p->items[i] : NULL;
 }

@@ -253,7 +253,7 @@ static int do_inbox(const char *endpoint, int argc, char **argv, int timeout)
     fp_error err;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            if (cli_parse_int("--limit", argv[++i], 1, 10000, &limit, &err) != FP_OK)
+            if (cli_parse_int("--limit", argv[++i], 1, 1000000, &limit, &err) != FP_OK)
                 return fail(err.message);
         } else if (strcmp(argv[i], "--help") == 0) {
             puts(notices ? "usage: flagpost --agent ENDPOINT notices [--limit N]\n"

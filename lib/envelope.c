@@ -113,6 +113,11 @@ int envelope_decode(const Flagpost__SignedEnvelope *s, Flagpost__Envelope **out,
         why = "sender is not a valid agency id";
     } else if (e->policy_hash.len != 0 && e->policy_hash.len != 32) {
         why = "policy_hash is not 32 bytes";
+    } else if (flagpost__envelope__get_packed_size(e) != s->envelope.len) {
+        /* protobuf-c cuts a string at an embedded NUL, so "police\0x"
+         * would decode as "police".  Re-encoding the decoded envelope must
+         * give back exactly the bytes that were signed. */
+        why = "not canonically encoded (a string holds a NUL byte?)";
     }
     if (why == NULL)
         return FP_OK;

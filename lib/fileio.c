@@ -130,6 +130,9 @@ int fileio_mkdirs(const char *path, mode_t mode, fp_error *err)
     if (mkdir(buf, mode) != 0 && errno != EEXIST)
         return fp_error_set(err, FP_ERR_IO, "cannot create directory %s: %s", buf,
                             strerror(errno));
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return fp_error_set(err, FP_ERR_IO, "%s exists and is not a directory", buf);
     return FP_OK;
 }
 
