@@ -12,6 +12,9 @@
  *   ceilings lmdb SECONDS             durable records per second, 1 KB each,
  *                                     committed 100 per transaction with full
  *                                     fsync (LMDB's default, as flagpost)
+ *   ceilings commit SECONDS           the latency of one durable commit of one
+ *                                     1 KB record: the floor under any latency
+ *                                     that needs a commit (p50 and p99, ms)
  *
  * Each prints one line "NAME VALUE".  Nothing here is flagpost code: these
  * are the libraries alone, doing the least work the design must pay for.
@@ -168,7 +171,13 @@ static int bench_curve(double seconds)
 
 /* ---------------------------------------------------------------- lmdb */
 
-static int bench_lmdb(double seconds)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_lmdb(double seconds, int per_commit)
 {
     char dir[] = "/tmp/fp-bench-lmdb.XXXXXX";
     if (mkdtemp(dir) == NULL)
@@ -190,10 +199,13 @@ static int bench_lmdb(double seconds)
     unsigned char val[MSG_BYTES];
     memset(val, 0x33, sizeof val);
     unsigned long long n = 0;
+    size_t nlat = 0, cap = 1 << 16;
+    double *lat = malloc(cap * sizeof *lat);
     double t0 = now_s(), until = t0 + seconds;
-    while (rc == 0 && now_s() < until) {
+    while (rc == 0 && lat != NULL && now_s() < until) {
+        double c0 = now_s();
         rc = mdb_txn_begin(env, NULL, 0, &txn);
-        for (int i = 0; rc == 0 && i < 100; i++, n++) {
+        for (int i = 0; rc == 0 && i < per_commit; i++, n++) {
             unsigned char k[8];
             for (int b = 0; b < 8; b++)
                 k[b] = (unsigned char)(n >> (56 - 8 * b));   /* big-endian: appends */
@@ -202,6 +214,8 @@ static int bench_lmdb(double seconds)
         }
         if (rc == 0)
             rc = mdb_txn_commit(txn);
+        if (nlat < cap)
+            lat[nlat++] = (now_s() - c0) * 1000.0;
     }
     double t = now_s() - t0;
     mdb_env_close(env);
@@ -211,18 +225,27 @@ static int bench_lmdb(double seconds)
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
     unlink(path);
     rmdir(dir);
-    if (rc != 0) {
-        fprintf(stderr, "ceilings: lmdb: %s\n", mdb_strerror(rc));
+    if (rc != 0 || lat == NULL || nlat == 0) {
+        fprintf(stderr, "ceilings: lmdb: %s\n", rc ? mdb_strerror(rc) : "out of memory");
+        free(lat);
         return 1;
     }
-    printf("ceiling_lmdb_group_commit %.0f\n", (double)n / t);
+    if (per_commit > 1) {
+        printf("ceiling_lmdb_group_commit %.0f\n", (double)n / t);
+    } else {
+        qsort(lat, nlat, sizeof *lat, cmp_double);
+        printf("floor_lmdb_commit_p50_ms %.3f\n", lat[nlat / 2]);
+        printf("floor_lmdb_commit_p99_ms %.3f\n", lat[(nlat * 99) / 100]);
+    }
+    free(lat);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3 || sodium_init() < 0) {
-        fprintf(stderr, "usage: ceilings verify SECONDS THREADS | curve SECONDS | lmdb SECONDS\n");
+        fprintf(stderr, "usage: ceilings verify SECONDS THREADS | curve SECONDS | lmdb SECONDS | "
+                        "commit SECONDS\n");
         return 2;
     }
     double seconds = atof(argv[2]);
@@ -233,7 +256,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "curve") == 0)
         return bench_curve(seconds);
     if (strcmp(argv[1], "lmdb") == 0)
-        return bench_lmdb(seconds);
+        return bench_lmdb(seconds, 100);
+    if (strcmp(argv[1], "commit") == 0)
+        return bench_lmdb(seconds, 1);
     fprintf(stderr, "ceilings: unknown mode %s\n", argv[1]);
     return 2;
 }

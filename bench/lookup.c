@@ -16,6 +16,13 @@
  *       payload, builds the JSON answer, and records the view durably in
  *       its outbox after answering).  Prints lookup_p50_us and
  *       lookup_p99_us of the time from request to answer at the client.
+ *
+ *   lookup inproc --bundle DIR --ids DIR --to B --policy FILE --data DIR
+ *                 --flags N [--count K]
+ *       The same lookups called directly in this process, as B's agent
+ *       (lookup_by_subject: pseudonyms, index, open, JSON), without the
+ *       socket, the scheduler or the view record: what the software itself
+ *       costs.  Prints lookup_inproc_p50_us and lookup_inproc_p99_us.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,8 +32,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "agent.h"
 #include "agent_store.h"
 #include "flagmaker.h"
+#include "lookup.h"
 
 static double now_s(void)
 {
@@ -42,7 +51,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 typedef struct options {
-    const char *bundle, *ids, *from, *to, *data, *agent;
+    const char *bundle, *ids, *from, *to, *data, *agent, *policy;
     size_t flags, count;
     double rate;
 } options;
@@ -168,6 +177,54 @@ static int measure(const options *o)
     return found == o->count ? 0 : 1;
 }
 
+static int inproc(const options *o)
+{
+    static agent a;
+    agent_config cfg;
+    agent_config_defaults(&cfg);
+    char id_dir[512], sock[600];
+    snprintf(id_dir, sizeof id_dir, "%s/id-%s", o->ids, o->to);
+    snprintf(sock, sizeof sock, "ipc://%s/inproc-lookup.sock", o->data);
+    cfg.identity_dir = id_dir;
+    cfg.ca_dir = o->bundle;
+    cfg.policy_path = o->policy;
+    cfg.data_dir = o->data;
+    cfg.broker_endpoint = "tcp://127.0.0.1:9";   /* never used: no messages are sent */
+    cfg.socket_endpoint = sock;
+    fp_log log = {0};
+    log.level = LOG_ERROR;
+    fp_error err;
+    if (agent_open(&a, &cfg, &log, &err) != FP_OK) {
+        fprintf(stderr, "lookup: %s\n", err.message);
+        return 1;
+    }
+    double *lat = calloc(o->count, sizeof *lat);
+    if (lat == NULL)
+        return 1;
+    srand((unsigned)time(NULL) ^ 0x5a5a);
+    size_t found = 0;
+    for (size_t i = 0; i < o->count; i++) {
+        char nhs[11];
+        flagmaker_nhs((unsigned long)rand() % o->flags, nhs);
+        subject_identifiers ids = {.nhs = nhs};
+        json_t *out = json_array();
+        double t0 = now_s();
+        int rc = lookup_by_subject(&a, &ids, out, NULL, &err);
+        char *text = rc == FP_OK ? json_dumps(out, JSON_COMPACT) : NULL;   /* as the answer is */
+        lat[i] = (now_s() - t0) * 1e6;
+        found += rc == FP_OK && json_array_size(out) > 0;
+        free(text);
+        json_decref(out);
+    }
+    qsort(lat, o->count, sizeof *lat, cmp_double);
+    printf("lookup_inproc_p50_us %.1f\n", lat[o->count / 2]);
+    printf("lookup_inproc_p99_us %.1f\n", lat[(o->count * 99) / 100]);
+    printf("# %zu lookups in process, %zu found their flag\n", o->count, found);
+    free(lat);
+    agent_close(&a);
+    return found == o->count ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     options o = {.flags = 1000000, .count = 2000, .rate = 200};
@@ -175,7 +232,7 @@ int main(int argc, char **argv)
         {"bundle", 1, NULL, 'b'}, {"ids", 1, NULL, 'i'},   {"from", 1, NULL, 'f'},
         {"to", 1, NULL, 't'},     {"data", 1, NULL, 'd'},  {"agent", 1, NULL, 'a'},
         {"flags", 1, NULL, 'n'},  {"count", 1, NULL, 'k'}, {"rate", 1, NULL, 'r'},
-        {NULL, 0, NULL, 0}};
+        {"policy", 1, NULL, 'p'}, {NULL, 0, NULL, 0}};
     if (argc < 2 || sodium_init() < 0)
         return 2;
     const char *mode = argv[1];
@@ -192,6 +249,7 @@ int main(int argc, char **argv)
         case 'n': o.flags = strtoul(optarg, NULL, 10); break;
         case 'k': o.count = strtoul(optarg, NULL, 10); break;
         case 'r': o.rate = atof(optarg); break;
+        case 'p': o.policy = optarg; break;
         default: return 2;
         }
     }
@@ -199,7 +257,12 @@ int main(int argc, char **argv)
         return fill(&o);
     if (strcmp(mode, "measure") == 0 && o.agent && o.flags && o.count && o.rate > 0)
         return measure(&o);
+    if (strcmp(mode, "inproc") == 0 && o.bundle && o.ids && o.to && o.policy && o.data &&
+        o.flags && o.count)
+        return inproc(&o);
     fprintf(stderr, "usage: lookup fill --bundle DIR --ids DIR --from A --to B --data DIR "
-                    "--flags N | lookup measure --agent EP --flags N [--count K] [--rate R]\n");
+                    "--flags N | lookup measure --agent EP --flags N [--count K] [--rate R] | "
+                    "lookup inproc --bundle DIR --ids DIR --to B --policy FILE --data DIR "
+                    "--flags N [--count K]\n");
     return 2;
 }
