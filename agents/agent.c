@@ -20,6 +20,7 @@
 #include "outbox.h"
 #include "receiver.h"
 #include "view_writer.h"
+#include "witness.h"
 
 #define MONITOR_ENDPOINT "inproc://agent-broker-monitor"
 #define DRAIN_MAX 512
@@ -118,6 +119,8 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     a->views = view_writer_start(a);   /* NULL: views are recorded inline */
+    if ((rc = witness_open(a, &a->witness, err)) != FP_OK)
+        return rc;
     a->zmq = zmq_ctx_new();
     if (a->zmq == NULL)
         return fp_error_set(err, FP_ERR_IO, "cannot start ZeroMQ");
@@ -141,6 +144,7 @@ void agent_close(agent *a)
     if (a->zmq)
         zmq_ctx_term(a->zmq);
     outbox_tracker_free(a->tracker);
+    witness_free(a->witness);
     agent_store_close(a->store);
     box_cache_free(a->boxes);
     policy_free(a->policy);
@@ -252,6 +256,12 @@ static void handle_broker(agent *a)
             if (nres < OUTBOX_MAX_RESULTS)   /* DRAIN_MAX keeps it so; a lost one is resent */
                 results[nres++] = msg->publish_result;
             break;
+        case FLAGPOST__TO_AGENT__KIND_CHECKPOINT:
+            witness_on_checkpoint(a, msg->checkpoint);
+            break;
+        case FLAGPOST__TO_AGENT__KIND_CONSISTENCY_PROOF:
+            witness_on_proof(a, msg->consistency_proof);
+            break;
         default:
             break;
         }
@@ -280,6 +290,7 @@ static void run_timers(agent *a, int64_t now)
     local_api_expire_waiters(a, now);
     if (a->views != NULL)
         view_writer_collect(a->views);
+    witness_tick(a, now);
 }
 
 int agent_run(agent *a, volatile int *stop, fp_error *err)
