@@ -99,8 +99,10 @@ static void *connect_as(loadgen *g, identity *id, const char *agency)
         return NULL;
     }
     void *sock = zmq_socket(g->ctx, ZMQ_DEALER);
-    int zero = 0, hwm = 200000;
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    /* Linger, so the last acknowledgements still reach the broker after the
+     * run (else it would redeliver them to whoever connects as us next). */
+    int linger = 3000, hwm = 200000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, bc->curve_public, 32);
