@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "keyring.h"
 #include "outbox.h"
 #include "timefmt.h"
 #include "view_writer.h"
@@ -48,7 +49,7 @@ static Flagpost__Payload *open_payload(agent *a, const char *sender,
         const cert_info *c = trust_store_at(a->trust, i);
         Flagpost__Payload *p = NULL;
         if (strcmp(c->agency_id, sender) == 0 &&
-            payload_open(a->boxes, c->box_public, part, &p, NULL) == FP_OK)
+            keyring_open_payload(a->keys, c->box_public, part, &p, NULL) == FP_OK)
             return p;
     }
     return NULL;
@@ -133,6 +134,14 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
     else if (f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
         json_object_set_new(j, "error", json_string("payload could not be opened"));
     json_object_set_new(j, "fields", fields);
+    return j;
+}
+
+json_t *lookup_flag_to_json(agent *a, const Flagpost__StoredFlag *f)
+{
+    opened o;
+    json_t *j = open_flag(a, f, &o) == FP_OK ? flag_json(a, f, &o) : NULL;
+    opened_free(&o);
     return j;
 }
 

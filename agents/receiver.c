@@ -13,13 +13,16 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "keyring.h"
 #include "flagpost.pb-c.h"
+#include "spool.h"
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
     ACTION_STORE,             /* a new flag or a newer version */
     ACTION_WITHDRAW,          /* the sender withdrew a flag we hold */
-    ACTION_NOTHING            /* already held, or older than what we hold */
+    ACTION_NOTHING,           /* already held, or older than what we hold */
+    ACTION_HOLD               /* cannot be handled yet: do not acknowledge */
 } verdict_action;
 
 typedef struct verdict {
@@ -121,8 +124,13 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
     if (!fields_within(a, body->category, part, d.fields))
         return (verdict){false, "declared-field-not-allowed", ACTION_REJECT};
     Flagpost__Payload *payload = NULL;
-    if (payload_open(a->boxes, from->box_public, part, &payload, NULL) != FP_OK)
+    if (keyring_open_payload(a->keys, from->box_public, part, &payload, NULL) != FP_OK) {
+        /* Sealed to a newer certificate of ours than the identity we run:
+         * keep it queued at the broker until that identity is installed. */
+        if (part->recipient_serial > a->id.cert.serial)
+            return (verdict){false, "sealed-to-newer-identity", ACTION_HOLD};
         return (verdict){false, "payload-does-not-open", ACTION_REJECT};
+    }
     bool ok = payload_matches(payload, env, part, a->id.cert.agency_id);
     payload_free(payload);
     if (!ok)
@@ -241,11 +249,15 @@ static void log_verdict(agent *a, const Flagpost__Deliver *dv, const delivery *d
 static void send_acks(agent *a, Flagpost__DeliveryAckItem *items, size_t n)
 {
     Flagpost__DeliveryAckItem *ptrs[RECEIVER_MAX_BATCH];
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        ptrs[i] = &items[i];
+        if (items[i].seq != 0)   /* seq 0: held back on purpose */
+            ptrs[k++] = &items[i];
+    if (k == 0)
+        return;
     Flagpost__DeliveryAck ack = FLAGPOST__DELIVERY_ACK__INIT;
     ack.items = ptrs;
-    ack.n_items = n;
+    ack.n_items = k;
     Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
     msg.kind_case = FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK;
     msg.delivery_ack = &ack;
@@ -272,9 +284,11 @@ static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const deli
     }
 }
 
-static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
+/* True when this delivery newly stored or withdrew a flag. */
+static bool handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
                            Flagpost__DeliveryAckItem *item, unsigned char id[16], int *failed)
 {
+    bool stored_now = false;
     fp_error err;
     delivery d;
     verdict v = examine(a, txn, dv, &d);
@@ -284,6 +298,14 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
         item->message_id.len = 16;
     }
     bool dup = d.env != NULL && agent_store_seen(a->store, txn, d.env->message_id.data);
+    if (!dup && v.action == ACTION_HOLD) {
+        log_event(&a->log, LOG_WARN, "delivery-held",
+                  "seq=%llu reason=%s hint=\"install the re-issued identity and reload\"",
+                  (unsigned long long)dv->seq, v.reason);
+        item->seq = 0;   /* not acknowledged: the broker keeps it and sends it again */
+        delivery_free(&d);
+        return false;
+    }
     if (dup) {
         v = (verdict){true, "", ACTION_NOTHING};   /* handled before: ack again, change nothing */
     } else if (apply(a, txn, dv, &d, v, &err) != FP_OK) {
@@ -291,6 +313,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
         *failed = 1;
     } else {
         log_verdict(a, dv, &d, v);
+        stored_now = v.action == ACTION_STORE || v.action == ACTION_WITHDRAW;
         if (v.action == ACTION_STORE)
             a->stats_received++;
         else if (v.action == ACTION_REJECT)
@@ -299,6 +322,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
     item->stored = v.stored;
     item->reason = (char *)(uintptr_t)v.reason;
     delivery_free(&d);
+    return stored_now;
 }
 
 /* Broker notices: kept for `flagpost notices`; lifecycle notices also
@@ -337,6 +361,7 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
         n = RECEIVER_MAX_BATCH;
     Flagpost__DeliveryAckItem items[RECEIVER_MAX_BATCH];
     unsigned char ids[RECEIVER_MAX_BATCH][16];
+    bool fresh[RECEIVER_MAX_BATCH];
     fp_error err;
     MDB_txn *txn;
     if (agent_store_begin(a->store, true, &txn, &err) != FP_OK) {
@@ -346,9 +371,10 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
     int failed = 0;
     for (size_t i = 0; i < n && !failed; i++) {
         flagpost__delivery_ack_item__init(&items[i]);
+        fresh[i] = false;
         if (msgs[i]->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
             items[i].seq = msgs[i]->deliver->seq;
-            handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
+            fresh[i] = handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
         } else {
             items[i].seq = msgs[i]->notice->seq;
             handle_notice(a, txn, msgs[i]->notice, &items[i], &failed);
@@ -363,4 +389,5 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
         return;
     }
     send_acks(a, items, n);
+    spool_write_received(a, msgs, fresh, n);
 }

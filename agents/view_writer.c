@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include "agent.h"
+#include "envelope.h"
 #include "outbox.h"
 
 typedef struct view_body {
     uint8_t *bytes;
     size_t len;
+    unsigned char policy_hash[32];   /* taken on the loop: a reload may swap the policy */
 } view_body;
 
 struct view_writer {
@@ -50,6 +52,25 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
+/* The record outbox_stage would write, built here so this thread reads
+ * nothing a reload can swap (agent_reload replaces the policy). */
+static int stage_view(view_writer *w, MDB_txn *txn, const view_body *v, unsigned char id[16],
+                      fp_error *err)
+{
+    Flagpost__OutboxRecord rec = FLAGPOST__OUTBOX_RECORD__INIT;
+    envelope_new_id(id);
+    rec.message_id.data = id;
+    rec.message_id.len = 16;
+    rec.type = FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW;
+    rec.body.data = v->bytes;
+    rec.body.len = v->len;
+    rec.accepted_ms = envelope_now_ms();
+    rec.state = FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
+    rec.policy_hash.data = (uint8_t *)(uintptr_t)v->policy_hash;
+    rec.policy_hash.len = 32;
+    return agent_store_outbox_put(w->a->store, txn, &rec, err);
+}
+
 /* Commit a batch of bodies; on success append their ids to done. */
 static void commit_batch(view_writer *w, view_body *items, size_t n)
 {
@@ -59,8 +80,7 @@ static void commit_batch(view_writer *w, view_body *items, size_t n)
     int rc = ids == NULL ? fp_error_set(&err, FP_ERR_IO, "out of memory")
                          : agent_store_begin(w->a->store, true, &txn, &err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
-        rc = outbox_stage(w->a, txn, FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW, items[i].bytes,
-                          items[i].len, ids[i], &err);
+        rc = stage_view(w, txn, &items[i], ids[i], &err);
     if (txn != NULL)
         rc = rc == FP_OK ? agent_store_commit(txn, &err) : (agent_store_abort(txn), rc);
     if (rc != FP_OK)
@@ -136,7 +156,10 @@ void view_writer_submit(view_writer *w, uint8_t *body, size_t len)
 {
     pthread_mutex_lock(&w->lock);
     if (grow((void **)&w->queued, &w->cap_queued, w->n_queued + 1, sizeof *w->queued)) {
-        w->queued[w->n_queued++] = (view_body){body, len};
+        view_body *v = &w->queued[w->n_queued++];
+        v->bytes = body;
+        v->len = len;
+        memcpy(v->policy_hash, policy_hash(w->a->policy), 32);
         body = NULL;
         pthread_cond_signal(&w->wake);
     }

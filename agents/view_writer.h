@@ -11,8 +11,10 @@
  * A record committed but not yet sent is pending in the outbox like any
  * other, so once committed a crash or a broker outage loses nothing, and
  * the resend loop covers it.  The writer touches only the store (its own
- * write transactions; LMDB serialises writers) and immutable agent state
- * (the policy hash, the log).
+ * write transactions; LMDB serialises writers) and the log; the policy
+ * hash each record carries is taken on the loop at hand-over, since a
+ * reload may replace the policy.  Call view_writer_submit and
+ * view_writer_collect only from the loop's thread.
  */
 #ifndef FLAGPOST_VIEW_WRITER_H
 #define FLAGPOST_VIEW_WRITER_H

@@ -8,8 +8,10 @@
  */
 #include "broker_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store.h"
 
@@ -52,6 +54,54 @@ int broker_store_open(broker_store **out, const char *dir, size_t map_size, fp_e
         rc = open_dbis(s, err);
     if (rc == FP_OK)
         rc = audit_log_open(&s->audit, s->env, err);
+    if (rc != FP_OK) {
+        broker_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return FP_OK;
+}
+
+static int open_dbis_readonly(broker_store *s, const char *dir, fp_error *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return store_fail(err, rc, "reading the broker store");
+    const char *names[] = {"seen", "queue", "queue_seq", "flags", "clients", "meta"};
+    MDB_dbi *dbis[] = {&s->seen, &s->queue, &s->queue_seq, &s->flags, &s->clients, &s->meta};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if ((rc = mdb_dbi_open(txn, names[i], 0, dbis[i])) != 0) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND)
+                return fp_error_set(err, FP_ERR_NOT_FOUND,
+                                    "%s holds no broker store (no '%s' database); is it an "
+                                    "agent's data directory?", dir, names[i]);
+            return store_fail(err, rc, "opening the broker store");
+        }
+    }
+    /* Committing a read transaction keeps its handles for later ones. */
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "opening the broker store");
+}
+
+int broker_store_open_readonly(broker_store **out, const char *dir, fp_error *err)
+{
+    *out = NULL;
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path ||
+        stat(path, &sb) != 0)
+        return fp_error_set(err, FP_ERR_NOT_FOUND,
+                            "no flagpost data in %s; give the broker's --data directory", dir);
+    broker_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    int rc = store_env_open(&s->env, dir, 0, 32, MDB_RDONLY, err);
+    if (rc == FP_OK)
+        rc = open_dbis_readonly(s, dir, err);
+    if (rc == FP_OK)
+        rc = audit_log_open_readonly(&s->audit, s->env, err);
     if (rc != FP_OK) {
         broker_store_close(s);
         return rc;

@@ -24,6 +24,12 @@ static void usage(FILE *out)
         "  policy sign|check|explain|hash the information sharing agreement\n"
         "  audit list|verify|proof|...   the broker's audit trail\n"
         "\n"
+        "Operating broker and agents (on their machines):\n"
+        "  broker-status --data DIR      backlog per agency, audit size, last checkpoint\n"
+        "  backup --data DIR --out FILE  a consistent copy of a live store\n"
+        "  restore --backup FILE --data DIR\n"
+        "                                put a backup into a new, empty data directory\n"
+        "\n"
         "Talking to your agency's agent (--agent ipc://PATH or $FLAGPOST_AGENT):\n"
         "  publish FILE|-                publish a flag written as JSON\n"
         "  lookup --nhs N | --name N --dob D | --postcode P | --uprn U\n"
@@ -83,6 +89,12 @@ int main(int argc, char **argv)
         return cmd_policy(sub_argc, sub_argv);
     if (strcmp(command, "audit") == 0)
         return cmd_audit(sub_argc, sub_argv);
+    if (strcmp(command, "broker-status") == 0)
+        return cmd_broker_status(sub_argc, sub_argv);
+    if (strcmp(command, "backup") == 0)
+        return cmd_backup(sub_argc, sub_argv);
+    if (strcmp(command, "restore") == 0)
+        return cmd_restore(sub_argc, sub_argv);
     if (strcmp(command, "help") == 0) {
         usage(stdout);
         return CLI_OK;
