@@ -12,9 +12,11 @@ check_grep "Operation Encompass goes to the school" \
 check_grep "immigration status is withheld from police" \
     "withheld: immigration_status by immigration-status-needs-consent" "$T/demo.out"
 check_grep "the audit trail verifies" "latest checkpoint" "$T/demo.out"
+check_grep "break-glass is listed for IG review" "idva -> nhs-acute: Patient unconscious" "$T/demo.out"
+check_grep "and in the IG report" "clinicians need the safety plan" "$T/demo/ig-report.html"
 check_grep "everything stops cleanly" "stopped cleanly" "$T/demo.out"
 check_eq "the expected counts" "$(tail -n 1 "$T/demo.out")" \
-    "demo: deliveries=${DEMO_DELIVERIES:-13} refusals=1 withheld=1 views=1"
+    "demo: deliveries=${DEMO_DELIVERIES:-14} refusals=1 withheld=1 views=1"
 check "the IG report is written" test -s "$T/demo/ig-report.html"
 check_no_grep "no process is left behind" "." <(pgrep -f "$T/demo/" || true)
 check "the IG report opens in headless Chromium without console errors" \
