@@ -350,7 +350,7 @@ static int stage_record(agent *a, MDB_txn *txn, const flag_request *req, const b
 static int follow_on(agent *a, const flag_request *req, build *b, fp_error *err)
 {
     if (req->action == FLAG_ACTION_PUBLISH) {
-        randombytes_buf(b->flag_id, sizeof b->flag_id);
+        envelope_new_id(b->flag_id);
         b->version = 1;
         b->lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH;
         return FP_OK;

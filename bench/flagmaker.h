@@ -122,7 +122,7 @@ static inline int flagmaker_make(flagmaker *fm, unsigned long n, flagmaker_flag 
     char nhs[11];
     flagmaker_nhs(n, nhs);
     envelope_new_id(f->message_id);
-    randombytes_buf(f->flag_id, 16);
+    envelope_new_id(f->flag_id);
     pseudonym ps[PSEUDONYM_MAX];
     size_t nps = 0;
     char name[32] = "Bench ";   /* distinct per subject, letters only */
