@@ -86,6 +86,12 @@ int agent_store_begin(agent_store *s, bool write, MDB_txn **txn, fp_error *err)
     return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
 }
 
+int agent_store_begin_lazy(agent_store *s, MDB_txn **txn, fp_error *err)
+{
+    int rc = mdb_txn_begin(s->env, NULL, MDB_NOSYNC, txn);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
+}
+
 int agent_store_commit(MDB_txn *txn, fp_error *err)
 {
     int rc = mdb_txn_commit(txn);

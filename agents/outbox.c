@@ -266,10 +266,12 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
     }
     if (todo == 0)
         return;
-    /* Every answer of the batch in one transaction: one fsync, not one each. */
+    /* Every answer of the batch in one transaction, and a lazy one: the
+     * broker holds the answer durably, so one lost to a power failure is
+     * asked for again (the record is resent and answered as a duplicate). */
     fp_error err;
     MDB_txn *txn;
-    int rc = agent_store_begin(a->store, true, &txn, &err);
+    int rc = agent_store_begin_lazy(a->store, &txn, &err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
         if (settles(res[i]))
             rc = settle_stage(a, txn, res[i], &recs[i], &err);

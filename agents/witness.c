@@ -142,7 +142,9 @@ static void accept_checkpoint(agent *a, const checkpoint_info *cp, const uint8_t
     witness *w = a->witness;
     MDB_txn *txn;
     fp_error err;
-    if (agent_store_begin(a->store, true, &txn, &err) != FP_OK)
+    /* Lazy: losing the newest accepted checkpoint to a power failure only
+     * means proving the next one from the one before. */
+    if (agent_store_begin_lazy(a->store, &txn, &err) != FP_OK)
         return;
     int rc = agent_store_meta_put(a->store, txn, META_LAST, bytes, len, &err);
     if (rc == FP_OK)

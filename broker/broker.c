@@ -285,7 +285,13 @@ static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_er
 {
     MDB_txn *txn = NULL;
     int64_t now = envelope_now_ms();
-    int rc = broker_store_begin(b->store, true, &txn, err);
+    /* A batch that answers no sender (only recipients' acknowledgements
+     * and hellos) need not wait for the disk; see broker_store_begin_lazy. */
+    bool answers = false;
+    for (size_t i = 0; i < n && !answers; i++)
+        answers = with_intake && in[i].msg != NULL && is_intake(&in[i]);
+    int rc = answers ? broker_store_begin(b->store, true, &txn, err)
+                     : broker_store_begin_lazy(b->store, &txn, err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
         if (in[i].msg != NULL && in[i].agency[0] != '\0')
             rc = stage_one(b, txn, &in[i], with_intake, now, err);

@@ -132,6 +132,12 @@ int broker_store_begin(broker_store *s, bool write, MDB_txn **txn, fp_error *err
     return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
 }
 
+int broker_store_begin_lazy(broker_store *s, MDB_txn **txn, fp_error *err)
+{
+    int rc = mdb_txn_begin(s->env, NULL, MDB_NOSYNC, txn);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
+}
+
 int broker_store_commit(MDB_txn *txn, fp_error *err)
 {
     int rc = mdb_txn_commit(txn);

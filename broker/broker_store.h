@@ -51,6 +51,14 @@ audit_log *broker_store_audit(broker_store *s);
 int broker_store_begin(broker_store *s, bool write, MDB_txn **txn, fp_error *err);
 int broker_store_commit(MDB_txn *txn, fp_error *err);   /* always ends txn */
 
+/* A write transaction whose commit does not wait for the disk (MDB_NOSYNC):
+ * safe against a process crash, durable at the next ordinary commit (every
+ * checkpoint is one, so nothing a signed checkpoint covers can be undone).
+ * Only for batches that acknowledge nothing to a sender - recipients'
+ * delivery acknowledgements, whose loss means a redelivery the recipient
+ * drops as a duplicate. */
+int broker_store_begin_lazy(broker_store *s, MDB_txn **txn, fp_error *err);
+
 /* ---- replay protection ---- */
 /* FP_ERR_NOT_FOUND if never seen; *out freed with flagpost__seen_record__free_unpacked. */
 int broker_store_seen_get(broker_store *s, MDB_txn *txn, const uint8_t id[16],
