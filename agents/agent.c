@@ -17,6 +17,7 @@
 
 #include "envelope.h"
 #include "local_api.h"
+#include "marac.h"
 #include "outbox.h"
 #include "receiver.h"
 
@@ -272,6 +273,7 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
+    marac_run_timers(a, now);
 }
 
 int agent_run(agent *a, volatile int *stop, fp_error *err)

@@ -20,6 +20,7 @@ int cmd_policy(int argc, char **argv);    /* policy sign | check | explain | has
 int cmd_audit(int argc, char **argv);     /* audit list | verify | proof | ... */
 /* Commands that talk to a running agent over its local socket. */
 int cmd_agent(const char *endpoint, const char *command, int argc, char **argv);
+int cmd_marac(const char *endpoint, int argc, char **argv);   /* marac request | status | ... */
 
 /* Print "flagpost: <message>" to stderr and map the status to an exit code. */
 int cli_report(const char *context, const fp_error *err);
