@@ -20,6 +20,7 @@
 #include "marac.h"
 #include "outbox.h"
 #include "receiver.h"
+#include "witness.h"
 
 #define MONITOR_ENDPOINT "inproc://agent-broker-monitor"
 #define DRAIN_MAX 512
@@ -117,6 +118,8 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
+    if ((rc = witness_open(a, &a->witness, err)) != FP_OK)
+        return rc;
     a->zmq = zmq_ctx_new();
     if (a->zmq == NULL)
         return fp_error_set(err, FP_ERR_IO, "cannot start ZeroMQ");
@@ -139,6 +142,7 @@ void agent_close(agent *a)
     if (a->zmq)
         zmq_ctx_term(a->zmq);
     outbox_tracker_free(a->tracker);
+    witness_free(a->witness);
     agent_store_close(a->store);
     box_cache_free(a->boxes);
     policy_free(a->policy);
@@ -248,6 +252,12 @@ static void handle_broker(agent *a)
         case FLAGPOST__TO_AGENT__KIND_PUBLISH_RESULT:
             outbox_handle_result(a, msg->publish_result);
             break;
+        case FLAGPOST__TO_AGENT__KIND_CHECKPOINT:
+            witness_on_checkpoint(a, msg->checkpoint);
+            break;
+        case FLAGPOST__TO_AGENT__KIND_CONSISTENCY_PROOF:
+            witness_on_proof(a, msg->consistency_proof);
+            break;
         default:
             break;
         }
@@ -273,6 +283,7 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
+    witness_tick(a, now);
     marac_run_timers(a, now);
 }
 

@@ -59,6 +59,7 @@ typedef struct agent_waiter {
 #define AGENT_MAX_WAITERS 256
 
 typedef struct outbox_tracker outbox_tracker;
+typedef struct witness witness;
 
 typedef struct agent {
     agent_config cfg;
@@ -74,6 +75,7 @@ typedef struct agent {
     void *monitor;                  /* PAIR: broker socket events */
     agent_waiter waiters[AGENT_MAX_WAITERS];
     outbox_tracker *tracker;
+    witness *witness;
     int64_t last_heard_ms;          /* last message from the broker */
     int64_t next_hello_ms;
     int64_t next_resend_ms;

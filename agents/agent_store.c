@@ -20,7 +20,8 @@
 
 struct agent_store {
     MDB_env *env;
-    MDB_dbi outbox, pending, flags, subjects, inbox, received, meta, published, notices;
+    MDB_dbi outbox, pending, flags, subjects, inbox, received, meta, published, notices,
+        checkpoints;
 };
 
 static int open_dbis(agent_store *s, fp_error *err)
@@ -38,7 +39,8 @@ static int open_dbis(agent_store *s, fp_error *err)
         (rc = store_dbi_open(txn, "received", MDB_CREATE, &s->received, err)) != FP_OK ||
         (rc = store_dbi_open(txn, "meta", MDB_CREATE, &s->meta, err)) != FP_OK ||
         (rc = store_dbi_open(txn, "published", MDB_CREATE, &s->published, err)) != FP_OK ||
-        (rc = store_dbi_open(txn, "notices", MDB_CREATE, &s->notices, err)) != FP_OK) {
+        (rc = store_dbi_open(txn, "notices", MDB_CREATE, &s->notices, err)) != FP_OK ||
+        (rc = store_dbi_open(txn, "checkpoints", MDB_CREATE, &s->checkpoints, err)) != FP_OK) {
         mdb_txn_abort(txn);
         return rc;
     }
@@ -475,6 +477,49 @@ int agent_store_notices(agent_store *s, MDB_txn *txn, size_t limit, agent_store_
         if (stop)
             break;
     }
+    mdb_cursor_close(cur);
+    return FP_OK;
+}
+
+int agent_store_meta_get(agent_store *s, MDB_txn *txn, const char *name, uint8_t *out,
+                         size_t *len)
+{
+    MDB_val key = store_val(name, strlen(name)), val;
+    if (mdb_get(txn, s->meta, &key, &val) != 0)
+        return FP_ERR_NOT_FOUND;
+    if (val.mv_size > *len)
+        return FP_ERR_INPUT;
+    memcpy(out, val.mv_data, val.mv_size);
+    *len = val.mv_size;
+    return FP_OK;
+}
+
+int agent_store_meta_put(agent_store *s, MDB_txn *txn, const char *name, const uint8_t *v,
+                         size_t len, fp_error *err)
+{
+    MDB_val key = store_val(name, strlen(name)), val = store_val(v, len);
+    int rc = mdb_put(txn, s->meta, &key, &val, 0);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "writing agent metadata");
+}
+
+int agent_store_checkpoint_put(agent_store *s, MDB_txn *txn, uint64_t tree_size,
+                               const uint8_t *bytes, size_t len, size_t keep, fp_error *err)
+{
+    unsigned char k[8];
+    store_put_u64(k, tree_size);
+    MDB_val key = store_val(k, 8), val = store_val(bytes, len);
+    int rc = mdb_put(txn, s->checkpoints, &key, &val, 0);
+    if (rc != 0)
+        return store_fail(err, rc, "keeping a checkpoint");
+    MDB_stat st;
+    if (mdb_stat(txn, s->checkpoints, &st) != 0 || st.ms_entries <= keep)
+        return FP_OK;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, s->checkpoints, &cur) != 0)
+        return FP_OK;
+    for (size_t extra = st.ms_entries - keep; extra > 0; extra--)
+        if (mdb_cursor_get(cur, &key, &val, MDB_FIRST) != 0 || mdb_cursor_del(cur, 0) != 0)
+            break;
     mdb_cursor_close(cur);
     return FP_OK;
 }

@@ -17,7 +17,8 @@
  *   notices    u64 broker seq -> Notice      views, acknowledgements,
  *                                           escalations and lifecycle
  *                                           notices from the broker
- *   meta       name -> value                counters
+ *   meta       name -> value                counters, last witnessed checkpoint
+ *   checkpoints u64 tree size -> SignedCheckpoint  what this agent witnessed
  *
  * Callers group work into transactions (agent_store_begin/commit) so a
  * batch of deliveries costs one fsync and a flag, its index entries and its
@@ -94,6 +95,16 @@ int agent_store_published_get(agent_store *s, MDB_txn *txn, const uint8_t flag_i
                               Flagpost__PublishedFlag **out, fp_error *err);
 int agent_store_published_put(agent_store *s, MDB_txn *txn, const uint8_t flag_id[16],
                               const Flagpost__PublishedFlag *rec, fp_error *err);
+
+/* ---- small named values (meta) and witnessed checkpoints ---- */
+/* *len is the buffer size on entry, the value size on return. */
+int agent_store_meta_get(agent_store *s, MDB_txn *txn, const char *name, uint8_t *out,
+                         size_t *len);
+int agent_store_meta_put(agent_store *s, MDB_txn *txn, const char *name, const uint8_t *v,
+                         size_t len, fp_error *err);
+/* Keep a checkpoint by tree size, dropping the oldest beyond keep. */
+int agent_store_checkpoint_put(agent_store *s, MDB_txn *txn, uint64_t tree_size,
+                               const uint8_t *bytes, size_t len, size_t keep, fp_error *err);
 
 /* ---- notices from the broker ---- */
 /* Returns FP_OK whether new or already held (a redelivery). */

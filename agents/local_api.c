@@ -23,6 +23,7 @@
 #include "acknowledge.h"
 #include "publisher.h"
 #include "timefmt.h"
+#include "witness.h"
 
 #define API_MAX_REQUEST (FLAG_MAX_JSON_BYTES + 4096)
 #define ROUTE_MAX 256
@@ -378,20 +379,27 @@ static void op_status(agent *a, const request *r)
         agent_store_flag_count(a->store, txn, &stored);
         agent_store_abort(txn);
     }
-    char heard[TIMEFMT_ISO_LEN] = "never", hash[65];
+    char heard[TIMEFMT_ISO_LEN] = "never", hash[65], root[65], cp_time[TIMEFMT_ISO_LEN] = "never";
     if (a->last_heard_ms)
         timefmt_iso_ms(a->last_heard_ms, heard);
     sodium_bin2hex(hash, sizeof hash, policy_hash(a->policy), 32);
+    int64_t cp_ms = 0;
+    uint64_t cp_size = witness_last_size(a->witness, root, &cp_ms);
+    if (cp_ms)
+        timefmt_iso_ms(cp_ms, cp_time);
+    const char *alarm = witness_alarm(a->witness);
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:{s:s, s:b, s:s}, s:{s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I},"
-        " s:{s:s, s:s}}",
+        " s:{s:s, s:s}, s:{s:I, s:s, s:s}, s:o}",
         "agency", a->id.cert.agency_id, "name", a->id.cert.display_name, "sector",
         a->id.cert.sector, "broker", "endpoint", a->cfg.broker_endpoint, "connected",
         a->broker_up, "last_heard", heard, "outbox", "pending", (json_int_t)pending, "total",
         (json_int_t)total, "flags_stored", (json_int_t)stored, "counts", "published",
         (json_int_t)a->stats_published, "received", (json_int_t)a->stats_received,
         "rejected", (json_int_t)a->stats_rejected, "views", (json_int_t)a->stats_views,
-        "policy", "name", policy_name(a->policy), "hash", hash);
+        "policy", "name", policy_name(a->policy), "hash", hash, "checkpoint", "tree_size",
+        (json_int_t)cp_size, "root", root, "time", cp_time, "audit_alarm",
+        alarm ? json_string(alarm) : json_null());
     send_reply(a, r->route, r->route_len, o);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "attest.h"
 #include "audit_entry.h"
 #include "delivery.h"
 #include "envelope.h"
@@ -39,6 +40,7 @@ void broker_config_defaults(broker_config *cfg)
     cfg->presence_timeout_ms = 10000;
     cfg->delivery_window = 256;
     cfg->batch_max = 256;
+    cfg->checkpoint_ms = 2000;
 }
 
 /* ---------------------------------------------------------------- start-up */
@@ -184,6 +186,7 @@ typedef struct inbound {
     char agency[64];
     Flagpost__ToBroker *msg;
     intake_reply reply;
+    bool fresh;                    /* first message on a new connection */
 } inbound;
 
 static bool is_intake(const inbound *in)
@@ -235,6 +238,7 @@ static int note_presence(broker *b, MDB_txn *txn, inbound *in, int64_t now, fp_e
     peer *p = peers_touch(b->peers, in->agency, in->routing, in->routing_len, now, &fresh);
     if (p == NULL || !fresh)
         return FP_OK;
+    in->fresh = true;
     log_event(&b->log, LOG_INFO, "agent-connected", "agency=%s", in->agency);
     return audit_entry_simple(b->store, txn, FLAGPOST__AUDIT_EVENT__AUDIT_AGENT_CONNECTED,
                               in->agency, "", "", NULL, 0, policy_hash(b->policy), now, err);
@@ -290,7 +294,16 @@ static void answer_batch(broker *b, inbound *in, size_t n, bool intake_committed
                          const char *why)
 {
     for (size_t i = 0; i < n; i++) {
-        if (in[i].msg == NULL || !is_intake(&in[i]))
+        if (in[i].msg == NULL)
+            continue;
+        if (in[i].fresh) {
+            const peer *p = peers_find(b->peers, in[i].agency);
+            if (p != NULL)
+                attest_send_latest(b, p);
+        }
+        if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_CONSISTENCY_REQUEST)
+            attest_answer(b, in[i].routing, in[i].routing_len, in[i].msg->consistency_request);
+        if (!is_intake(&in[i]))
             continue;
         if (!intake_committed) {
             free(in[i].reply.bytes);
@@ -404,6 +417,7 @@ int broker_run(broker *b, volatile int *stop, fp_error *err)
             check_presence(b, now);
             delivery_check_stalls(b, now, STALL_MS);
             lifecycle_run_deadlines(b, now);
+            attest_tick(b, now);
             next_housekeeping = now + HOUSEKEEPING_MS;
         }
         if (now >= next_backlog) {

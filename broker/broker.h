@@ -41,6 +41,7 @@ typedef struct broker_config {
     size_t delivery_window;        /* unacknowledged deliveries per agency */
     size_t batch_max;              /* messages per group commit */
     size_t map_size;
+    int64_t checkpoint_ms;         /* sign a checkpoint at least this often while busy */
 } broker_config;
 
 void broker_config_defaults(broker_config *cfg);
@@ -57,6 +58,7 @@ typedef struct broker {
     void *router;
     void *zap;
     bool storage_full;             /* last commit hit MDB_MAP_FULL / ENOSPC */
+    int64_t last_checkpoint_ms;
     uint64_t stats_accepted, stats_refused, stats_delivered;
 } broker;
 

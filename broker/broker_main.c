@@ -40,12 +40,15 @@ static void usage(FILE *out)
           "  --window N         unacknowledged deliveries per agency (default 256)\n"
           "  --batch N          most messages committed together (default 256)\n"
           "  --map-size MB      maximum database size (default 8192)\n"
+          "  --checkpoint-interval MS\n"
+          "                     sign a checkpoint of the audit tree at least this often\n"
+          "                     while entries arrive (default 2000, at most 5000)\n"
           "  --log-level LEVEL  error, warn, info (default) or debug\n"
           "  --help             this text\n",
           out);
 }
 
-enum { OPT_SKEW = 256, OPT_WINDOW, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL };
+enum { OPT_SKEW = 256, OPT_WINDOW, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT };
 
 static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *err)
 {
@@ -66,6 +69,11 @@ static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *
             return FP_ERR_INPUT;
         cfg->batch_max = (size_t)v;
         return FP_OK;
+    case OPT_CHECKPOINT:
+        if (cli_parse_int("--checkpoint-interval", arg, 100, 5000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->checkpoint_ms = v;
+        return FP_OK;
     default:
         if (cli_parse_int("--map-size", arg, 1, 1 << 20, &v, err) != FP_OK)
             return FP_ERR_INPUT;
@@ -84,6 +92,7 @@ static int parse(int argc, char **argv, broker_config *cfg, fp_log *log, fp_erro
         {"batch", required_argument, NULL, OPT_BATCH},
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -97,6 +106,7 @@ static int parse(int argc, char **argv, broker_config *cfg, fp_log *log, fp_erro
         case OPT_WINDOW:
         case OPT_BATCH:
         case OPT_MAP_SIZE:
+        case OPT_CHECKPOINT:
             if (parse_number(c, optarg, cfg, err) != FP_OK)
                 return FP_ERR_INPUT;
             break;

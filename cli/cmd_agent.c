@@ -275,6 +275,29 @@ static int do_inbox(const char *endpoint, int argc, char **argv, int timeout)
                      timeout, true);
 }
 
+/* status exits 3 when the agent has raised an audit alarm, so monitoring
+ * scripts notice without parsing. */
+static int do_status(const char *endpoint, int timeout)
+{
+    json_t *reply = NULL;
+    json_t *req = json_pack("{s:s}", "op", "status");
+    int rc = exchange(endpoint, req, timeout, &reply);
+    json_decref(req);
+    if (rc != CLI_OK)
+        return rc;
+    rc = report_error(reply);
+    if (rc == CLI_OK) {
+        print_json(reply, JSON_INDENT(2));
+        if (json_is_string(json_object_get(reply, "audit_alarm"))) {
+            fprintf(stderr, "flagpost: AUDIT ALARM: the broker showed an audit history that "
+                            "does not extend the one this agent witnessed (see audit_alarm)\n");
+            rc = 3;
+        }
+    }
+    json_decref(reply);
+    return rc;
+}
+
 static void agent_usage(void)
 {
     puts("usage: flagpost --agent ipc://PATH COMMAND [ARGS]\n"
@@ -286,7 +309,8 @@ static void agent_usage(void)
          "  inbox [--limit N]  newest received flags\n"
          "  notices [--limit N]  views, acknowledgements, escalations, expiries\n"
          "  result MESSAGE_ID  decisions for an earlier publish\n"
-         "  status             connection, queues and policy of the agent\n"
+         "  status             connection, queues, policy and last checkpoint of the\n"
+         "                     agent; exits 3 if it has raised an audit alarm\n"
          "Options before COMMAND: --agent ENDPOINT (or $FLAGPOST_AGENT).\n"
          "Set FLAGPOST_TIMEOUT (seconds, default 15) to wait longer for the agent.");
 }
@@ -332,5 +356,5 @@ int cmd_agent(const char *endpoint, const char *command, int argc, char **argv)
                          json_pack("{s:s, s:s}", "op", "result", "message_id", argv[1]),
                          timeout, false);
     }
-    return do_simple(endpoint, json_pack("{s:s}", "op", "status"), timeout, false);
+    return do_status(endpoint, timeout);
 }
