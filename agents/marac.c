@@ -83,7 +83,7 @@ int marac_on_flag(agent *a, MDB_txn *txn, const Flagpost__FlagBody *body,
         rc = coordinator ? marac_coord_on_flag(&tx, body, flag, fields, err)
                          : marac_member_on_flag(&tx, body, flag, fields, err);
     marac_tx_end(&tx);
-    json_decref(fields);
+    marac_fields_free(fields);
     return rc;
 }
 

@@ -172,18 +172,25 @@ int marac_open_stored(agent *a, MDB_txn *txn, const uint8_t flag_id[16], marac_o
     return FP_OK;
 }
 
-void marac_opened_free(marac_opened *o)
+void marac_fields_free(json_t *fields)
 {
-    if (o->fields) {
-        /* Field values are a person's details: overwrite before freeing. */
-        const char *k;
-        json_t *v;
-        json_object_foreach(o->fields, k, v) {
-            if (json_is_string(v))
+    if (fields == NULL)
+        return;
+    /* Field values are a person's details: overwrite before freeing.  Only
+     * for objects nobody else holds (a shared one would be wiped under them). */
+    const char *k;
+    json_t *v;
+    if (fields->refcount == 1)
+        json_object_foreach(fields, k, v) {
+            if (json_is_string(v) && v->refcount == 1)
                 sodium_memzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
         }
-        json_decref(o->fields);
-    }
+    json_decref(fields);
+}
+
+void marac_opened_free(marac_opened *o)
+{
+    marac_fields_free(o->fields);
     if (o->body)
         flagpost__flag_body__free_unpacked(o->body, NULL);
     if (o->flag)

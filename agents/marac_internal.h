@@ -70,6 +70,8 @@ int marac_open_stored(agent *a, MDB_txn *txn, const uint8_t flag_id[16], marac_o
                       fp_error *err);
 int marac_open_flag(agent *a, const Flagpost__StoredFlag *f, marac_opened *o);
 void marac_opened_free(marac_opened *o);
+/* Wipe the values of a fields object this caller alone holds, and drop it. */
+void marac_fields_free(json_t *fields);
 /* Field values of a part written by sender (NULL if it does not open). */
 json_t *marac_open_part(agent *a, const char *sender, const ProtobufCBinaryData *part);
 /* Remember a flag shown to a person, for lookup_report_views. */

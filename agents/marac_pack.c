@@ -80,7 +80,8 @@ static int history_visit(void *ctx, const Flagpost__StoredFlag *f)
     if (o.body->subcategory[0])
         mj_set_str(e, "subcategory", o.body->subcategory);
     if (o.fields != NULL) {
-        json_object_set(e, "fields", o.fields);
+        /* a copy: marac_opened_free wipes the opened values in place */
+        json_object_set_new(e, "fields", json_deep_copy(o.fields));
         marac_view_add(&c->views, f, o.body);
     }
     json_array_append_new(c->history, e);

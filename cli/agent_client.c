@@ -41,7 +41,8 @@ static int receive(void *sock, const char *endpoint, int timeout_ms, json_t **re
         if (*reply != NULL)
             rc = CLI_OK;
         else
-            fputs("flagpost: the agent sent a malformed answer\n", stderr);
+            fprintf(stderr, "flagpost: the agent sent a malformed answer (%s at byte %d)\n",
+                    jerr.text, jerr.position);
     }
     zmq_msg_close(&m);
     return rc;

@@ -65,7 +65,8 @@ const char *audit_event_names(void)
 {
     return "disclosure, refusal, delivery, view, acknowledgement, update, withdrawal, "
            "expiry, break_glass, policy_loaded, certificate_refused, message_refused, "
-           "agent_connected, agent_disconnected, recipient_rejected, escalation";
+           "agent_connected, agent_disconnected, recipient_rejected, escalation, "
+           "marac_reminder";
 }
 
 int audit_event_parse(const char *name, int *event, fp_error *err)
