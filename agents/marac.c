@@ -55,6 +55,18 @@ json_t *marac_api(agent *a, const char *op, json_t *req)
     return marac_error_json(&err);
 }
 
+/* A full store must stop the batch (the broker redelivers once there is
+ * room); anything else - a damaged record, a key that no longer opens
+ * one - must not hold the agency's deliveries hostage: the flag itself is
+ * stored either way, only MARAC's index of it is missing. */
+static int hook_status(agent *a, int rc, fp_error *err)
+{
+    if (rc == FP_OK || rc == FP_ERR_FULL)
+        return rc;
+    log_event(&a->log, LOG_ERROR, "marac-index-failed", "error=\"%s\"", err ? err->message : "");
+    return FP_OK;
+}
+
 static bool is_marac_category(const char *category)
 {
     return strcmp(category, MARAC_CATEGORY_RESEARCH) == 0 ||
@@ -84,7 +96,7 @@ int marac_on_flag(agent *a, MDB_txn *txn, const Flagpost__FlagBody *body,
                          : marac_member_on_flag(&tx, body, flag, fields, err);
     marac_tx_end(&tx);
     marac_fields_free(fields);
-    return rc;
+    return hook_status(a, rc, err);
 }
 
 int marac_on_notice(agent *a, MDB_txn *txn, const Flagpost__Notice *n, fp_error *err)
@@ -97,7 +109,7 @@ int marac_on_notice(agent *a, MDB_txn *txn, const Flagpost__Notice *n, fp_error 
         rc = marac_is_coordinator(a) ? marac_coord_on_notice(&tx, n, err)
                                      : marac_member_on_notice(&tx, n, err);
     marac_tx_end(&tx);
-    return rc;
+    return hook_status(a, rc, err);
 }
 
 /* Only the pseudonym index is written here (plain, no key), so an

@@ -260,8 +260,7 @@ static void add_agency(json_t *agencies, const char *id)
     json_array_append_new(agencies, json_string(id));
 }
 
-static json_t *case_status(marac_tx *tx, json_t *conf, json_t *kase, json_t *answers,
-                           json_t *agencies)
+static json_t *case_status(marac_tx *tx, json_t *kase, json_t *answers, json_t *agencies)
 {
     json_t *cells = json_object();
     size_t i, answered = 0, outstanding = 0;
@@ -299,7 +298,6 @@ static json_t *case_status(marac_tx *tx, json_t *conf, json_t *kase, json_t *ans
         json_object_set_new(o, "repeat_of", rep);
     if (mj_str(kase, "request_flag_id") == NULL)
         json_object_set_new(o, "request", json_string("not-sent"));
-    (void)conf;
     return o;
 }
 
@@ -334,7 +332,7 @@ static int status_of(marac_tx *tx, json_t *conf, int64_t now, json_t **out, fp_e
         if (rc == FP_OK)
             rc = marac_case_records(tx, r, &answers, &acts, err);
         if (rc == FP_OK) {
-            json_t *cs = case_status(tx, conf, kase, answers, agencies);
+            json_t *cs = case_status(tx, kase, answers, agencies);
             expected += (size_t)mj_int(cs, "answered") + (size_t)mj_int(cs, "outstanding");
             received += (size_t)mj_int(cs, "answered");
             json_array_append_new(cases, cs);

@@ -13,7 +13,7 @@
  *   marac_stats    the partnership's counts
  *
  * Records (marac_store.h) are keyed in marac_flags by a one-byte kind and
- * the flag id, so each side scans only its own kind:
+ * the flag id, so each side scans only its own kind (below).
  */
 #ifndef FLAGPOST_MARAC_INTERNAL_H
 #define FLAGPOST_MARAC_INTERNAL_H

@@ -644,6 +644,7 @@ static json_t *case_summary(agent *a, json_t *kase, json_t *to_send)
                 json_object_set_new(o, "repeat_of", rep);
             json_object_set(o, "request_flag_id", json_object_get(held, "request_flag_id"));
             json_object_set(o, "agencies", json_object_get(held, "requested"));
+            json_object_set(o, "refused", json_object_get(held, "refused"));
         }
         json_decref(held);
         marac_tx_end(&tx);
@@ -658,10 +659,17 @@ json_t *marac_request_op(agent *a, json_t *req)
     json_t *reply = NULL;
     int rc = marac_request_parse(json_object_get(req, "request"), a->id.linkage_key,
                                  envelope_now_ms(), &conf, &cases, &err);
-    if (rc == FP_OK)
-        rc = record_round(a, conf, cases, &merged, to_send, &err);
     size_t i;
     json_t *v;
+    json_array_foreach(rc == FP_OK ? json_object_get(conf, "agencies") : NULL, i, v) {
+        if (agent_sector_of(a, json_string_value(v), envelope_now_ms() / 1000) == NULL) {
+            rc = fp_error_set(&err, FP_ERR_INPUT, "agencies[%zu]: no valid certificate for "
+                              "agency '%s'", i, json_string_value(v));
+            break;
+        }
+    }
+    if (rc == FP_OK)
+        rc = record_round(a, conf, cases, &merged, to_send, &err);
     json_array_foreach(to_send, i, v) {
         if (rc != FP_OK)
             break;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "cli_options.h"
@@ -52,6 +53,12 @@ int agent_client_exchange(const char *endpoint, json_t *request, int timeout_ms,
                           json_t **reply)
 {
     *reply = NULL;
+    struct stat st;
+    if (strncmp(endpoint, "ipc://", 6) == 0 && stat(endpoint + 6, &st) != 0) {
+        fprintf(stderr, "flagpost: --agent %s: no agent socket there; is flagpost-agent "
+                        "running, and is this its --socket?\n", endpoint);
+        return CLI_FAILED;
+    }
     char *text = json_dumps(request, JSON_COMPACT);
     if (text == NULL) {
         fputs("flagpost: out of memory\n", stderr);

@@ -267,11 +267,23 @@ pp_fp marac marac stats --csv >"$T/stats.csv"
 check_grep "CSV for a spreadsheet" '^cases_heard,,22' "$T/stats.csv"
 check_grep "with the equality counts" '^equality.age_band,35-44,5' "$T/stats.csv"
 
+# ------------------------------------------------------------ documented examples
+EX="$PP_ROOT/docs/examples"
+jq --arg date "$(day 10)" --arg dl "$(day 9)" '.conference.date = $date | .deadline = $dl' \
+    "$EX/marac-request.json" >"$T/ex-request.json"
+check "the documented request is accepted" pp_fp marac marac request "$T/ex-request.json"
+ex_open() { pp_fp met-police marac inbox --json 2>/dev/null | jq '[.requests[] | select(.case_reference | startswith("HF-25-"))] | length'; }
+check "police receives its three requests" wait_output 15 3 ex_open
+check "the documented answers are accepted" pp_fp met-police marac respond "$EX/marac-answers.json"
+check "the documented actions are accepted" pp_fp marac marac actions "$EX/marac-actions.json"
+check_eq "Jane is a repeat at the later conference" \
+    "$(pp_fp marac marac status --conference hf-2025-06-10 --json | jq -r '.cases[] | select(.case_reference == "HF-25-041") | .repeat_of.case_reference')" C2-001
+
 # ------------------------------------------------------------ audit
 check_eq "every request disclosure is audited" \
-    "$(pp_audit --category marac_research | jq -r 'select(.event == "disclosure" and .sender == "marac") | .recipient' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')" "20 22 "
+    "$(pp_audit --category marac_research | jq -r 'select(.event == "disclosure" and .sender == "marac") | .recipient' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')" "23 25 "
 check_eq "every answer disclosure is audited" \
-    "$(pp_audit --category marac_research | jq -r 'select(.event == "disclosure" and .recipient == "marac") | .sender' | wc -l)" 100
+    "$(pp_audit --category marac_research | jq -r 'select(.event == "disclosure" and .recipient == "marac") | .sender' | wc -l)" 103
 check "showing requests is audited as views" bash -c "$FP audit list --data $PP_BROKER_DATA --format jsonl --event view | grep -q marac_research"
 check "the audit trail verifies" "$FP" audit verify --data "$PP_BROKER_DATA" --ca "$PP_BUNDLE"
 echo "# whole round: $((SECONDS - START)) s"
