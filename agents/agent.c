@@ -16,13 +16,14 @@
 #include <zmq.h>
 
 #include "envelope.h"
+#include "keyring.h"
 #include "local_api.h"
 #include "marac.h"
 #include "outbox.h"
 #include "receiver.h"
 #include "witness.h"
 
-#define MONITOR_ENDPOINT "inproc://agent-broker-monitor"
+#define MONITOR_ENDPOINT "inproc://agent-broker-monitor-%u"
 #define DRAIN_MAX 512
 
 void agent_config_defaults(agent_config *cfg)
@@ -64,18 +65,34 @@ static int connect_broker(agent *a, fp_error *err)
     zmq_setsockopt(a->broker, ZMQ_CURVE_SERVERKEY, broker->curve_public, 32);
     zmq_setsockopt(a->broker, ZMQ_CURVE_PUBLICKEY, a->id.cert.curve_public, 32);
     zmq_setsockopt(a->broker, ZMQ_CURVE_SECRETKEY, a->id.curve_secret, 32);
-    if (zmq_socket_monitor(a->broker, MONITOR_ENDPOINT,
+    /* A fresh monitor endpoint per connection: an inproc name is released
+     * asynchronously after the old socket closes. */
+    char monitor[64];
+    snprintf(monitor, sizeof monitor, MONITOR_ENDPOINT, ++a->connections);
+    if (zmq_socket_monitor(a->broker, monitor,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_DISCONNECTED) != 0)
         return fp_error_set(err, FP_ERR_IO, "cannot monitor the broker socket");
     a->monitor = zmq_socket(a->zmq, ZMQ_PAIR);
-    if (a->monitor == NULL || zmq_connect(a->monitor, MONITOR_ENDPOINT) != 0)
+    if (a->monitor == NULL || zmq_connect(a->monitor, monitor) != 0)
         return fp_error_set(err, FP_ERR_IO, "cannot monitor the broker socket");
     if (zmq_connect(a->broker, a->cfg.broker_endpoint) != 0)
         return fp_error_set(err, FP_ERR_INPUT, "--broker %s: %s", a->cfg.broker_endpoint,
                             zmq_strerror(zmq_errno()));
     return FP_OK;
+}
+
+static void disconnect_broker(agent *a)
+{
+    if (a->monitor)
+        zmq_close(a->monitor);
+    if (a->broker) {
+        zmq_socket_monitor(a->broker, NULL, 0);
+        zmq_close(a->broker);
+    }
+    a->monitor = a->broker = NULL;
+    a->broker_up = false;
 }
 
 static int load_trust(agent *a, const agent_config *cfg, fp_error *err)
@@ -116,6 +133,8 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
     rc = agent_store_open(&a->store, cfg->data_dir, cfg->map_size, err);
     if (rc != FP_OK)
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
+    if ((rc = keyring_open(&a->keys, cfg->data_dir, a->id.box_secret, err)) != FP_OK)
+        return fp_error_wrap(err, "--data %s", cfg->data_dir);
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     if ((rc = witness_open(a, &a->witness, err)) != FP_OK)
@@ -145,6 +164,7 @@ void agent_close(agent *a)
     witness_free(a->witness);
     agent_store_close(a->store);
     box_cache_free(a->boxes);
+    keyring_free(a->keys);
     policy_free(a->policy);
     trust_store_free(a->trust);
     identity_free(&a->id);
@@ -153,6 +173,8 @@ void agent_close(agent *a)
 
 int agent_send_to_broker(agent *a, const Flagpost__ToBroker *msg)
 {
+    if (a->broker == NULL)
+        return FP_ERR_UNAVAILABLE;
     size_t len = flagpost__to_broker__get_packed_size(msg);
     zmq_msg_t m;
     if (zmq_msg_init_size(&m, len) != 0)
@@ -269,6 +291,15 @@ static void handle_broker(agent *a)
 
 static void run_timers(agent *a, int64_t now)
 {
+    if (a->broker == NULL && now >= a->next_hello_ms) {   /* a reconnect failed: retry */
+        fp_error err;
+        a->next_hello_ms = now + 5000;
+        if (connect_broker(a, &err) != FP_OK) {
+            log_event(&a->log, LOG_ERROR, "reconnect-failed", "error=\"%s\"", err.message);
+            disconnect_broker(a);
+        }
+        return;
+    }
     if (a->broker_up && now >= a->next_hello_ms) {
         send_hello(a);
         a->next_hello_ms = now + a->cfg.heartbeat_ms;
@@ -287,22 +318,99 @@ static void run_timers(agent *a, int64_t now)
     marac_run_timers(a, now);
 }
 
-int agent_run(agent *a, volatile int *stop, fp_error *err)
+/* ---------------------------------------------------------------- reload */
+
+static bool same_broker_key(const agent *a, const trust_store *before)
+{
+    int64_t now = envelope_now_ms() / 1000;
+    const cert_info *x = trust_store_broker(before, now, NULL);
+    const cert_info *y = trust_store_broker(a->trust, now, NULL);
+    return x != NULL && y != NULL && memcmp(x->curve_public, y->curve_public, 32) == 0;
+}
+
+/* Swap in a re-issued identity: new keys, new connection. */
+static int swap_identity(agent *a, identity *fresh, fp_error *err)
+{
+    box_cache *boxes = NULL;
+    keyring *keys = NULL;
+    int rc = box_cache_new(&boxes, fresh->box_secret, err);
+    if (rc == FP_OK)
+        rc = keyring_open(&keys, a->cfg.data_dir, fresh->box_secret, err);
+    if (rc != FP_OK) {
+        box_cache_free(boxes);
+        return rc;
+    }
+    identity_free(&a->id);
+    a->id = *fresh;
+    memset(fresh, 0, sizeof *fresh);
+    box_cache_free(a->boxes);
+    keyring_free(a->keys);
+    a->boxes = boxes;
+    a->keys = keys;
+    return FP_OK;
+}
+
+void agent_reload(agent *a)
+{
+    fp_error err;
+    trust_store *trust = NULL;
+    policy *pol = NULL;
+    identity fresh;
+    memset(&fresh, 0, sizeof fresh);
+    if (trust_store_load(&trust, a->cfg.ca_dir, &err) != FP_OK ||
+        policy_load(&pol, a->cfg.policy_path, trust_store_ca_public(trust), &err) != FP_OK ||
+        identity_load(&fresh, a->cfg.identity_dir, trust_store_ca_public(trust), &err) != FP_OK) {
+        log_event(&a->log, LOG_ERROR, "reload-failed", "error=\"%s\" action=\"kept the loaded "
+                  "configuration\"", err.message);
+        policy_free(pol);
+        trust_store_free(trust);
+        identity_free(&fresh);
+        return;
+    }
+    trust_store *before = a->trust;
+    a->trust = trust;
+    policy_free(a->policy);
+    a->policy = pol;
+    bool rotated = fresh.cert.serial != a->id.cert.serial;
+    bool reconnect = rotated || !same_broker_key(a, before);
+    trust_store_free(before);
+    if (rotated && swap_identity(a, &fresh, &err) != FP_OK) {
+        log_event(&a->log, LOG_ERROR, "reload-failed", "what=identity error=\"%s\"", err.message);
+        reconnect = false;
+    }
+    identity_free(&fresh);
+    log_event(&a->log, LOG_INFO, "reloaded", "certificates=%zu policy=%s serial=%llu reconnect=%s",
+              trust_store_count(a->trust), policy_name(a->policy),
+              (unsigned long long)a->id.cert.serial, reconnect ? "yes" : "no");
+    if (reconnect) {
+        disconnect_broker(a);
+        if (connect_broker(a, &err) != FP_OK) {
+            log_event(&a->log, LOG_ERROR, "reconnect-failed", "error=\"%s\"", err.message);
+            disconnect_broker(a);   /* the timer retries */
+        }
+    }
+}
+
+int agent_run(agent *a, agent_signals *sig, fp_error *err)
 {
     log_event(&a->log, LOG_INFO, "agent-started", "agency=%s broker=%s socket=%s",
               a->id.cert.agency_id, a->cfg.broker_endpoint, a->cfg.socket_endpoint);
-    while (!*stop) {
-        zmq_pollitem_t items[] = {{a->broker, 0, ZMQ_POLLIN, 0},
-                                  {a->api, 0, ZMQ_POLLIN, 0},
+    while (!sig->stop) {
+        if (sig->reload) {
+            sig->reload = 0;
+            agent_reload(a);
+        }
+        zmq_pollitem_t items[] = {{a->api, 0, ZMQ_POLLIN, 0},
+                                  {a->broker, 0, ZMQ_POLLIN, 0},
                                   {a->monitor, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 3, 100);
+        int n = zmq_poll(items, a->broker != NULL ? 3 : 1, 100);
         if (n < 0 && zmq_errno() != EINTR)
             return fp_error_set(err, FP_ERR_IO, "poll failed: %s", zmq_strerror(zmq_errno()));
-        if (n > 0 && (items[2].revents & ZMQ_POLLIN))
+        if (n > 0 && a->broker != NULL && (items[2].revents & ZMQ_POLLIN))
             handle_monitor(a);
-        if (n > 0 && (items[0].revents & ZMQ_POLLIN))
+        if (n > 0 && a->broker != NULL && (items[1].revents & ZMQ_POLLIN))
             handle_broker(a);
-        if (n > 0 && (items[1].revents & ZMQ_POLLIN))
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN))
             local_api_handle(a);
         run_timers(a, envelope_now_ms());
     }

@@ -60,6 +60,7 @@ typedef struct agent_waiter {
 
 typedef struct outbox_tracker outbox_tracker;
 typedef struct witness witness;
+typedef struct keyring keyring;
 
 typedef struct agent {
     agent_config cfg;
@@ -67,7 +68,8 @@ typedef struct agent {
     identity id;
     trust_store *trust;
     policy *policy;
-    box_cache *boxes;
+    box_cache *boxes;               /* sealing, with the current box key */
+    keyring *keys;                  /* opening, with every box key we have held */
     agent_store *store;
     void *zmq;
     void *broker;                   /* DEALER, CURVE client */
@@ -81,6 +83,7 @@ typedef struct agent {
     int64_t next_resend_ms;
     int64_t resend_interval_ms;
     bool broker_up;
+    unsigned connections;           /* broker sockets opened so far */
     uint64_t stats_published, stats_received, stats_rejected, stats_views;
 } agent;
 
@@ -89,8 +92,19 @@ typedef struct agent {
 int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *err);
 void agent_close(agent *a);
 
-/* Run until *stop becomes non-zero (set from a signal handler). */
-int agent_run(agent *a, volatile int *stop, fp_error *err);
+/* Signals, set by handlers in main and read by the loop. */
+typedef struct agent_signals {
+    volatile int stop;      /* SIGTERM/SIGINT */
+    volatile int reload;    /* SIGHUP: trust bundle, revocations, policy, identity */
+} agent_signals;
+
+int agent_run(agent *a, agent_signals *sig, fp_error *err);
+
+/* Reload the trust bundle, the signed policy and the identity directory; a
+ * re-issued identity (key rotation) or a new broker certificate reconnects
+ * the broker socket.  Nothing queued is lost: the outbox and the broker's
+ * queues are durable.  On any error the agent keeps what it had. */
+void agent_reload(agent *a);
 
 /* Send a protobuf ToBroker (no-op with a log line if the broker is away). */
 int agent_send_to_broker(agent *a, const Flagpost__ToBroker *msg);

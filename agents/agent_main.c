@@ -13,12 +13,15 @@
 #include "agent.h"
 #include "cli_options.h"
 
-static volatile int stop_requested;
+/* The one piece of global state: what the signal handlers tell the loop. */
+static agent_signals signals;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        signals.reload = 1;
+    else
+        signals.stop = 1;
 }
 
 static void usage(FILE *out)
@@ -39,7 +42,11 @@ static void usage(FILE *out)
           "                      answering \"pending\" (default 3000; 0 = never wait)\n"
           "  --map-size MB       maximum database size (default 8192)\n"
           "  --log-level LEVEL   error, warn, info (default) or debug\n"
-          "  --help              this text\n",
+          "  --help              this text\n"
+          "\n"
+          "Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the trust bundle,\n"
+          "revocation list, signed policy and identity directory (a re-issued\n"
+          "identity or a new broker certificate reconnects; nothing queued is lost).\n",
           out);
 }
 
@@ -111,9 +118,10 @@ int main(int argc, char **argv)
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
+    sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     agent *a = calloc(1, sizeof *a);
@@ -121,7 +129,7 @@ int main(int argc, char **argv)
         return 1;
     int rc = agent_open(a, &cfg, &log, &err);
     if (rc == FP_OK)
-        rc = agent_run(a, &stop_requested, &err);
+        rc = agent_run(a, &signals, &err);
     if (rc != FP_OK)
         fprintf(stderr, "flagpost-agent: %s\n", err.message);
     agent_close(a);

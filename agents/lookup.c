@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "keyring.h"
 #include "outbox.h"
 #include "timefmt.h"
 
@@ -47,7 +48,7 @@ static Flagpost__Payload *open_payload(agent *a, const char *sender,
         const cert_info *c = trust_store_at(a->trust, i);
         Flagpost__Payload *p = NULL;
         if (strcmp(c->agency_id, sender) == 0 &&
-            payload_open(a->boxes, c->box_public, part, &p, NULL) == FP_OK)
+            keyring_open_payload(a->keys, c->box_public, part, &p, NULL) == FP_OK)
             return p;
     }
     return NULL;

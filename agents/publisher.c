@@ -180,6 +180,7 @@ static int seal_part(agent *a, const flag_request *req, build *b, recipient_plan
     part.recipient = payload.recipient;
     part.fields = names;
     part.n_fields = n;
+    part.recipient_serial = to->serial;
     int rc = payload_seal(a->boxes, to->box_public, &payload, &part, err);
     if (rc != FP_OK)
         return rc;

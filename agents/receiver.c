@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "keyring.h"
 #include "flagpost.pb-c.h"
 #include "marac.h"
 
@@ -20,7 +21,8 @@ typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
     ACTION_STORE,             /* a new flag or a newer version */
     ACTION_WITHDRAW,          /* the sender withdrew a flag we hold */
-    ACTION_NOTHING            /* already held, or older than what we hold */
+    ACTION_NOTHING,           /* already held, or older than what we hold */
+    ACTION_HOLD               /* cannot be handled yet: do not acknowledge */
 } verdict_action;
 
 typedef struct verdict {
@@ -122,8 +124,13 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
     if (!fields_within(a, body->category, part, d.fields))
         return (verdict){false, "declared-field-not-allowed", ACTION_REJECT};
     Flagpost__Payload *payload = NULL;
-    if (payload_open(a->boxes, from->box_public, part, &payload, NULL) != FP_OK)
+    if (keyring_open_payload(a->keys, from->box_public, part, &payload, NULL) != FP_OK) {
+        /* Sealed to a newer certificate of ours than the identity we run:
+         * keep it queued at the broker until that identity is installed. */
+        if (part->recipient_serial > a->id.cert.serial)
+            return (verdict){false, "sealed-to-newer-identity", ACTION_HOLD};
         return (verdict){false, "payload-does-not-open", ACTION_REJECT};
+    }
     bool ok = payload_matches(payload, env, part, a->id.cert.agency_id);
     payload_free(payload);
     if (!ok)
@@ -244,11 +251,15 @@ static void log_verdict(agent *a, const Flagpost__Deliver *dv, const delivery *d
 static void send_acks(agent *a, Flagpost__DeliveryAckItem *items, size_t n)
 {
     Flagpost__DeliveryAckItem *ptrs[RECEIVER_MAX_BATCH];
+    size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        ptrs[i] = &items[i];
+        if (items[i].seq != 0)   /* seq 0: held back on purpose */
+            ptrs[k++] = &items[i];
+    if (k == 0)
+        return;
     Flagpost__DeliveryAck ack = FLAGPOST__DELIVERY_ACK__INIT;
     ack.items = ptrs;
-    ack.n_items = n;
+    ack.n_items = k;
     Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
     msg.kind_case = FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK;
     msg.delivery_ack = &ack;
@@ -287,6 +298,14 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
         item->message_id.len = 16;
     }
     bool dup = d.env != NULL && agent_store_seen(a->store, txn, d.env->message_id.data);
+    if (!dup && v.action == ACTION_HOLD) {
+        log_event(&a->log, LOG_WARN, "delivery-held",
+                  "seq=%llu reason=%s hint=\"install the re-issued identity and reload\"",
+                  (unsigned long long)dv->seq, v.reason);
+        item->seq = 0;   /* not acknowledged: the broker keeps it and sends it again */
+        delivery_free(&d);
+        return;
+    }
     if (dup) {
         v = (verdict){true, "", ACTION_NOTHING};   /* handled before: ack again, change nothing */
     } else if (apply(a, txn, dv, &d, v, &err) != FP_OK) {

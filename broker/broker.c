@@ -45,6 +45,8 @@ void broker_config_defaults(broker_config *cfg)
 
 /* ---------------------------------------------------------------- start-up */
 
+/* Audit the policy in force if it differs from the last one recorded
+ * (at start-up and on every reload), with the old and new hashes. */
 static int audit_policy_load(broker *b, fp_error *err)
 {
     unsigned char old[32];
@@ -397,12 +399,45 @@ static void log_backlog(broker *b)
     mdb_txn_abort(txn);
 }
 
-int broker_run(broker *b, volatile int *stop, fp_error *err)
+/* ---------------------------------------------------------------- reload */
+
+void broker_reload(broker *b)
+{
+    fp_error err;
+    trust_store *trust = NULL;
+    if (trust_store_load(&trust, b->cfg.ca_dir, &err) != FP_OK) {
+        log_event(&b->log, LOG_ERROR, "reload-failed", "what=trust-bundle error=\"%s\"",
+                  err.message);
+        return;
+    }
+    policy *pol = NULL;
+    if (policy_load(&pol, b->cfg.policy_path, trust_store_ca_public(trust), &err) != FP_OK) {
+        log_event(&b->log, LOG_ERROR, "reload-failed", "what=policy error=\"%s\"", err.message);
+        trust_store_free(trust);
+        return;
+    }
+    trust_store_free(b->trust);
+    b->trust = trust;
+    log_event(&b->log, LOG_INFO, "trust-reloaded", "certificates=%zu skipped=%zu",
+              trust_store_count(trust), trust_store_skipped(trust));
+    unsigned char old[32];
+    memcpy(old, policy_hash(b->policy), 32);
+    policy_free(b->policy);
+    b->policy = pol;
+    if (memcmp(old, policy_hash(pol), 32) != 0 && audit_policy_load(b, &err) != FP_OK)
+        log_event(&b->log, LOG_ERROR, "policy-audit-failed", "error=\"%s\"", err.message);
+}
+
+int broker_run(broker *b, broker_signals *sig, fp_error *err)
 {
     log_event(&b->log, LOG_INFO, "broker-started", "bind=%s policy=%s", b->cfg.bind_endpoint,
               policy_name(b->policy));
     int64_t next_housekeeping = 0, next_backlog = envelope_now_ms() + 5000;
-    while (!*stop) {
+    while (!sig->stop) {
+        if (sig->reload) {
+            sig->reload = 0;
+            broker_reload(b);
+        }
         zmq_pollitem_t items[] = {{b->router, 0, ZMQ_POLLIN, 0}, {b->zap, 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, 2, 100);
         if (n < 0 && zmq_errno() != EINTR)

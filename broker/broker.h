@@ -64,7 +64,17 @@ typedef struct broker {
 
 int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error *err);
 void broker_close(broker *b);
-int broker_run(broker *b, volatile int *stop, fp_error *err);
+/* Signals, set by handlers in main and read by the loop. */
+typedef struct broker_signals {
+    volatile int stop;      /* SIGTERM/SIGINT: finish the batch and close */
+    volatile int reload;    /* SIGHUP: reload trust bundle, revocations, policy */
+} broker_signals;
+
+int broker_run(broker *b, broker_signals *sig, fp_error *err);
+
+/* Reload the trust bundle (certificates and revocation list) and the signed
+ * policy; on any error keep running on what was loaded before. */
+void broker_reload(broker *b);
 
 /* Send one ToAgent to a connected agency's connection.  FP_ERR_UNAVAILABLE
  * if it is not connected or its pipe is full. */

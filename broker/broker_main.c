@@ -13,12 +13,15 @@
 #include "broker.h"
 #include "cli_options.h"
 
-static volatile int stop_requested;
+/* The one piece of global state: what the signal handlers tell the loop. */
+static broker_signals signals;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        signals.reload = 1;
+    else
+        signals.stop = 1;
 }
 
 static void usage(FILE *out)
@@ -44,7 +47,12 @@ static void usage(FILE *out)
           "                     sign a checkpoint of the audit tree at least this often\n"
           "                     while entries arrive (default 2000, at most 5000)\n"
           "  --log-level LEVEL  error, warn, info (default) or debug\n"
-          "  --help             this text\n",
+          "  --help             this text\n"
+          "\n"
+          "Signals: SIGTERM/SIGINT finish the current batch and stop cleanly; SIGHUP\n"
+          "reloads the trust bundle, revocation list and signed policy (a policy change\n"
+          "is audited with the old and new hash; a bad file is refused and the old one\n"
+          "kept).\n",
           out);
 }
 
@@ -142,9 +150,10 @@ int main(int argc, char **argv)
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
+    sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     broker *b = calloc(1, sizeof *b);
@@ -152,7 +161,7 @@ int main(int argc, char **argv)
         return 1;
     int rc = broker_open(b, &cfg, &log, &err);
     if (rc == FP_OK)
-        rc = broker_run(b, &stop_requested, &err);
+        rc = broker_run(b, &signals, &err);
     if (rc != FP_OK)
         fprintf(stderr, "flagpost-broker: %s\n", err.message);
     broker_close(b);

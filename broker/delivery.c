@@ -43,6 +43,10 @@ void delivery_pump(broker *b, int64_t now)
         peer *p = peers_at(b->peers, i);
         if (!p->connected || p->inflight >= b->cfg.delivery_window)
             continue;
+        /* A certificate revoked or expired since the agency connected:
+         * hold its queue until it connects again with a valid one. */
+        if (trust_store_by_agency(b->trust, p->agency, now / 1000, NULL) == NULL)
+            continue;
         if (txn == NULL && broker_store_begin(b->store, false, &txn, NULL) != FP_OK)
             return;
         pump_ctx c = {.b = b, .p = p, .room = b->cfg.delivery_window - p->inflight, .now = now};

@@ -34,6 +34,12 @@ int verify_envelope(broker *b, const char *agency, const Flagpost__SignedEnvelop
         *reason = VERIFY_MALFORMED;
         return fp_error_set(err, FP_ERR_INPUT, "malformed envelope: no signed envelope");
     }
+    if (trust_store_by_agency(b->trust, agency, now_ms / 1000, NULL) == NULL) {
+        *reason = VERIFY_NO_CERTIFICATE;
+        return fp_error_set(err, FP_ERR_DENIED,
+                            "%s has no valid certificate (revoked or expired since it "
+                            "connected)", agency);
+    }
     if (!signed_by_agency(b, agency, se, now_ms / 1000)) {
         *reason = VERIFY_BAD_SIGNATURE;
         return fp_error_set(err, FP_ERR_CRYPTO,

@@ -17,6 +17,7 @@
 #include "broker.h"
 
 #define VERIFY_BAD_SIGNATURE "bad-signature"
+#define VERIFY_NO_CERTIFICATE "no-valid-certificate"
 #define VERIFY_MALFORMED "malformed-envelope"
 #define VERIFY_VERSION "unsupported-wire-version"
 #define VERIFY_FORGED_SENDER "forged-sender"
