@@ -2,10 +2,18 @@
  * marac_common: helpers every MARAC module uses.  See marac_internal.h.
  *
  * Opening a flag here mirrors lookup.c: the part was sealed with one of
- * the sender's box keys (after a rotation, maybe an older certificate's),
- * so each of the sender's certificates gets a try.  Publishing goes
- * through flag_json and publisher_accept, exactly as a case system's flag
- * does, so a MARAC flag gets every check any flag gets.
+ * the sender's box keys (after a rotation, maybe an older certificate's)
+ * to one of ours (the keyring), so each of the sender's certificates gets
+ * a try.  Publishing goes through flag_json and publisher_accept, exactly
+ * as a case system's flag does, so a MARAC flag gets every check any flag
+ * gets.
+ *
+ * The MARAC records' sealing key is random, made on first use, and kept in
+ * marac_meta sealed to the agency itself like a payload (a box from its
+ * own key to its own key), together with the public key it was sealed
+ * under.  The keyring opens it after the agency's identity is rotated, and
+ * the next write transaction seals it again under the new key, so the
+ * records survive rotations however many there are.
  */
 #include "marac_internal.h"
 
@@ -18,21 +26,104 @@
 
 #include "envelope.h"
 #include "flag_json.h"
+#include "keyring.h"
 #include "outbox.h"
 #include "publisher.h"
 #include "timefmt.h"
 
 /* ---------------------------------------------------------------- transactions */
 
+#define SEAL_KEY_NAME "seal-key"
+#define SEAL_KEY_FIELD "marac-seal-key"
+
+static int wrap_key(marac_tx *tx, const unsigned char key[32], fp_error *err)
+{
+    agent *a = tx->a;
+    char hex[2 * MARAC_SEAL_KEY_LEN + 1];
+    sodium_bin2hex(hex, sizeof hex, key, MARAC_SEAL_KEY_LEN);
+    Flagpost__FieldValue fv = FLAGPOST__FIELD_VALUE__INIT, *fvp = &fv;
+    fv.name = (char *)SEAL_KEY_FIELD;
+    fv.value = hex;
+    unsigned char zero[16] = {0};
+    Flagpost__Payload payload = FLAGPOST__PAYLOAD__INIT;
+    payload.message_id.data = zero;
+    payload.message_id.len = sizeof zero;
+    payload.recipient = a->id.cert.agency_id;
+    payload.fields = &fvp;
+    payload.n_fields = 1;
+    Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
+    part.recipient = payload.recipient;
+    int rc = payload_seal(a->boxes, a->id.cert.box_public, &payload, &part, err);
+    sodium_memzero(hex, sizeof hex);
+    if (rc != FP_OK)
+        return rc;
+    size_t len = 32 + flagpost__recipient_part__get_packed_size(&part);
+    unsigned char *buf = malloc(len);
+    if (buf == NULL) {
+        payload_part_release(&part);
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    }
+    memcpy(buf, a->id.cert.box_public, 32);
+    flagpost__recipient_part__pack(&part, buf + 32);
+    payload_part_release(&part);
+    rc = marac_meta_put(&tx->db, SEAL_KEY_NAME, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+static int unwrap_key(marac_tx *tx, const unsigned char *data, size_t len, unsigned char key[32],
+                      fp_error *err)
+{
+    Flagpost__RecipientPart *part =
+        len > 32 ? flagpost__recipient_part__unpack(NULL, len - 32, data + 32) : NULL;
+    Flagpost__Payload *p = NULL;
+    int rc = part ? keyring_open_payload(tx->a->keys, data, part, &p, err)
+                  : fp_error_set(err, FP_ERR_IO, "the MARAC sealing key record is damaged");
+    if (part)
+        flagpost__recipient_part__free_unpacked(part, NULL);
+    if (rc != FP_OK)
+        return fp_error_set(err, FP_ERR_CRYPTO, "no key this agency holds opens its MARAC "
+                            "records (was DATA/keyring lost?)");
+    size_t got = 0;
+    rc = p->n_fields == 1 && strcmp(p->fields[0]->name, SEAL_KEY_FIELD) == 0 &&
+                 sodium_hex2bin(key, MARAC_SEAL_KEY_LEN, p->fields[0]->value,
+                                strlen(p->fields[0]->value), NULL, &got, NULL) == 0 &&
+                 got == MARAC_SEAL_KEY_LEN
+             ? FP_OK
+             : fp_error_set(err, FP_ERR_IO, "the MARAC sealing key record is damaged");
+    payload_free(p);
+    return rc;
+}
+
+/* The records' key: made on first write; sealed again under the current
+ * box key whenever it was last sealed under an earlier one. */
+static int seal_key(marac_tx *tx, bool write, unsigned char key[32], fp_error *err)
+{
+    const unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = marac_meta_get(&tx->db, SEAL_KEY_NAME, &data, &len, err);
+    if (rc == FP_ERR_NOT_FOUND) {
+        randombytes_buf(key, MARAC_SEAL_KEY_LEN);   /* nothing was sealed yet */
+        return write ? wrap_key(tx, key, err) : FP_OK;
+    }
+    if (rc == FP_OK)
+        rc = unwrap_key(tx, data, len, key, err);
+    if (rc == FP_OK && write && sodium_memcmp(data, tx->a->id.cert.box_public, 32) != 0)
+        rc = wrap_key(tx, key, err);
+    return rc;
+}
+
 static int tx_open_db(marac_tx *tx, bool create, bool sealed, fp_error *err)
 {
-    if (!sealed)
-        return marac_db_open(&tx->db, tx->txn, create, NULL, err);
+    int rc = marac_db_open(&tx->db, tx->txn, create, NULL, err);
+    if (rc != FP_OK || !sealed)
+        return rc;
     unsigned char *key = sodium_malloc(MARAC_SEAL_KEY_LEN);
     if (key == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
-    marac_store_derive_key(tx->a->id.box_secret, key);
-    int rc = marac_db_open(&tx->db, tx->txn, create, key, err);
+    rc = seal_key(tx, create, key, err);
+    if (rc == FP_OK)
+        rc = marac_db_set_key(&tx->db, key, err);
     sodium_free(key);
     return rc;
 }
@@ -125,7 +216,7 @@ json_t *marac_open_part(agent *a, const char *sender, const ProtobufCBinaryData 
     for (size_t i = 0; i < trust_store_count(a->trust) && p == NULL; i++) {
         const cert_info *c = trust_store_at(a->trust, i);
         if (strcmp(c->agency_id, sender) == 0)
-            payload_open(a->boxes, c->box_public, part, &p, NULL);
+            keyring_open_payload(a->keys, c->box_public, part, &p, NULL);
     }
     flagpost__recipient_part__free_unpacked(part, NULL);
     if (p == NULL)

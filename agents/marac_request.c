@@ -250,7 +250,7 @@ static int parse_children(json_t *c, const char *where, json_t *out, fp_error *e
         int rc = marac_known_keys(k, CHILD_KEYS, path, err);
         json_t *child = json_object();
         json_array_append_new(kids, child);
-        static const size_t limits[] = {200, 32, 8, 64};
+        static const size_t limits[] = {200, 32, 32, 64};
         for (size_t f = 0; rc == FP_OK && CHILD_KEYS[f] != NULL; f++) {
             const char *v;
             rc = marac_text(k, CHILD_KEYS[f], path, limits[f], false, &v, err);

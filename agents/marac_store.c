@@ -74,13 +74,43 @@ int marac_db_open(marac_db *db, MDB_txn *txn, bool create,
     if (rc == FP_OK)
         rc = open_one(txn, "marac_pubsubj", MDB_DUPSORT | MDB_DUPFIXED, create, &db->pubsubj,
                       err);
+    if (rc == FP_OK)
+        rc = open_one(txn, "marac_meta", 0, create, &db->meta, err);
     if (rc != FP_OK || key == NULL)
         return rc;   /* without a key: the plain indexes only */
-    db->key = sodium_malloc(MARAC_SEAL_KEY_LEN);
+    return marac_db_set_key(db, key, err);
+}
+
+int marac_db_set_key(marac_db *db, const unsigned char key[MARAC_SEAL_KEY_LEN], fp_error *err)
+{
+    if (db->key == NULL)
+        db->key = sodium_malloc(MARAC_SEAL_KEY_LEN);
     if (db->key == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     memcpy(db->key, key, MARAC_SEAL_KEY_LEN);
     return FP_OK;
+}
+
+int marac_meta_get(marac_db *db, const char *name, const unsigned char **data, size_t *len,
+                   fp_error *err)
+{
+    MDB_val k = store_val(name, strlen(name)), v;
+    int rc = mdb_get(db->txn, db->meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return fp_error_set(err, FP_ERR_NOT_FOUND, "no MARAC value '%s'", name);
+    if (rc != 0)
+        return store_fail(err, rc, "reading MARAC settings");
+    *data = v.mv_data;
+    *len = v.mv_size;
+    return FP_OK;
+}
+
+int marac_meta_put(marac_db *db, const char *name, const void *data, size_t len,
+                   fp_error *err)
+{
+    MDB_val k = store_val(name, strlen(name)), v = store_val(data, len);
+    int rc = mdb_put(db->txn, db->meta, &k, &v, 0);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "writing MARAC settings");
 }
 
 void marac_db_close(marac_db *db)

@@ -14,13 +14,15 @@
  *   marac_due      due ms (8, big-endian) || conference id -> ""  reminders
  *   marac_pubsubj  pseudonym (33) -> (dupsort, dupfixed) flag id (16): this
  *                  agency's own published flags, to pre-fill answers
+ *   marac_meta     name -> bytes (plain): the sealing key, wrapped
  *
  * Records are JSON objects (a research round is a few hundred small
  * records a month; readable records beat a schema change on the wire
  * format), and every record is sealed at rest with crypto_secretbox under
- * a key derived from the agency's box secret, as received flags are kept
- * sealed in agent_store: a copied data.mdb shows case references and
- * agency ids in keys, never a name, an identifier or an answer.
+ * a random key of the agency's MARAC records, itself kept wrapped to the
+ * agency's box key (marac_common), as received flags are kept sealed in
+ * agent_store: a copied data.mdb shows case references and agency ids in
+ * keys, never a name, an identifier or an answer.
  *
  * A marac_db is a set of handles inside one caller-owned transaction; it
  * never begins or ends the transaction.  Databases are created on first
@@ -55,12 +57,11 @@ typedef enum marac_table {
 typedef struct marac_db {
     MDB_txn *txn;
     MDB_dbi tables[MARAC_TABLES];
-    MDB_dbi heard, due, pubsubj;
+    MDB_dbi heard, due, pubsubj, meta;
     unsigned char *key;              /* sodium_malloc'd sealing key */
 } marac_db;
 
-/* The sealing key for an agency: a keyed BLAKE2b of a fixed label under
- * its box secret (so it is never the box key itself). */
+/* A sealing key from a secret: a keyed BLAKE2b of a fixed label (tests). */
 void marac_store_derive_key(const unsigned char box_secret[32],
                             unsigned char out[MARAC_SEAL_KEY_LEN]);
 
@@ -70,8 +71,17 @@ void marac_store_derive_key(const unsigned char box_secret[32],
  * a NULL key only the plain indexes (heard, due, pubsubj) may be used. */
 int marac_db_open(marac_db *db, MDB_txn *txn, bool create,
                   const unsigned char key[MARAC_SEAL_KEY_LEN], fp_error *err);
+/* Set (or replace) the sealing key after opening without one. */
+int marac_db_set_key(marac_db *db, const unsigned char key[MARAC_SEAL_KEY_LEN], fp_error *err);
 /* Wipes the key; the transaction is the caller's. */
 void marac_db_close(marac_db *db);
+
+/* Plain named values (marac_meta).  get: FP_ERR_NOT_FOUND when absent;
+ * *data points into the transaction's pages. */
+int marac_meta_get(marac_db *db, const char *name, const unsigned char **data, size_t *len,
+                   fp_error *err);
+int marac_meta_put(marac_db *db, const char *name, const void *data, size_t len,
+                   fp_error *err);
 
 /* A valid conference id or case reference: 1-64 of A-Z a-z 0-9 . _ / - */
 bool marac_id_valid(const char *id);

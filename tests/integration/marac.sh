@@ -267,6 +267,22 @@ pp_fp marac marac stats --csv >"$T/stats.csv"
 check_grep "CSV for a spreadsheet" '^cases_heard,,22' "$T/stats.csv"
 check_grep "with the equality counts" '^equality.age_band,35-44,5' "$T/stats.csv"
 
+# ------------------------------------------------------------ rotation
+# The coordinator's identity is re-issued between rounds: its sealed MARAC
+# records and the answers sealed to its old key must still open.
+check "the coordinator is re-issued" "$FP" ca issue --ca "$PP_CA" --id marac \
+    --name "Test marac" --sector marac --out "$T/id-marac.new"
+check "bundle re-exported" "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE"
+kill -HUP "$PP_BROKER_PID"
+for a in $MEMBERS; do kill -HUP "$(eval echo \$PP_PID_${a//-/_})"; done
+mv "$T/id-marac" "$T/id-marac.old" && mv "$T/id-marac.new" "$T/id-marac"
+kill -HUP "$PP_PID_marac"
+check "the coordinator swaps in its new identity" wait_until 10 grep -q "reloaded.*reconnect=yes" "$T/agent-marac.log"
+check "its records still open" wait_output 10 100 answered
+check "and so do the answers sealed to its old key" pp_fp marac marac pack --conference hf-round --json "$T/pack-rotated.json"
+check_eq "all 100 answers are in the pack" \
+    "$(jq '[.cases[].answers[] | select(.record_found)] | length' "$T/pack-rotated.json")" 100
+
 # ------------------------------------------------------------ documented examples
 EX="$PP_ROOT/docs/examples"
 jq --arg date "$(day 10)" --arg dl "$(day 9)" '.conference.date = $date | .deadline = $dl' \
