@@ -185,12 +185,15 @@ static int remember_answer(agent *a, const answer_plan *p, const char *answer_id
         return rc;
     unsigned char key[17];
     marac_flag_key(key, MARAC_KIND_INBOX, p->request_id);
-    json_t *rec = json_deep_copy(p->rec);
-    mj_set_str(rec, "answer_flag_id", answer_id);
-    mj_set_int(rec, "answered_ms", envelope_now_ms());
-    if (acked)
-        mj_set_int(rec, "acknowledged_ms", envelope_now_ms());
-    rc = marac_put(&tx.db, MARAC_FLAGS, key, sizeof key, rec, err);
+    json_t *rec = NULL;   /* read afresh: a reminder may have been noted since */
+    rc = marac_get(&tx.db, MARAC_FLAGS, key, sizeof key, &rec, err);
+    if (rc == FP_OK) {
+        mj_set_str(rec, "answer_flag_id", answer_id);
+        mj_set_int(rec, "answered_ms", envelope_now_ms());
+        if (acked && mj_int(rec, "acknowledged_ms") == 0)
+            mj_set_int(rec, "acknowledged_ms", envelope_now_ms());
+        rc = marac_put(&tx.db, MARAC_FLAGS, key, sizeof key, rec, err);
+    }
     json_decref(rec);
     return rc == FP_OK ? marac_tx_commit(&tx, err) : (marac_tx_end(&tx), rc);
 }

@@ -14,6 +14,6 @@ check_grep "immigration status is withheld from police" \
 check_grep "the audit trail verifies" "latest checkpoint" "$T/demo.out"
 check_grep "everything stops cleanly" "stopped cleanly" "$T/demo.out"
 check_eq "the expected counts" "$(tail -n 1 "$T/demo.out")" \
-    "demo: deliveries=${DEMO_DELIVERIES:-13} refusals=1 withheld=1 views=1"
+    "demo: deliveries=${DEMO_DELIVERIES:-30} refusals=1 withheld=1 views=4"
 check "the IG report is written" test -s "$T/demo/ig-report.html"
 check_no_grep "no process is left behind" "." <(pgrep -f "$T/demo/" || true)
