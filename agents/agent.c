@@ -21,6 +21,7 @@
 #include "marac.h"
 #include "outbox.h"
 #include "receiver.h"
+#include "spool.h"
 #include "witness.h"
 
 #define MONITOR_ENDPOINT "inproc://agent-broker-monitor-%u"
@@ -314,6 +315,7 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
+    spool_poll(a, now);
     witness_tick(a, now);
     marac_run_timers(a, now);
 }

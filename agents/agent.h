@@ -38,6 +38,7 @@ typedef struct agent_config {
     const char *data_dir;
     const char *broker_endpoint;    /* tcp://host:port */
     const char *socket_endpoint;    /* ipc://PATH for the agency's systems */
+    const char *spool_dir;          /* --spool: file-drop integration (spool.h), or NULL */
     int64_t publish_wait_ms;        /* wait this long for the broker before answering "pending" */
     int64_t heartbeat_ms;
     int64_t resend_min_ms;
@@ -82,6 +83,7 @@ typedef struct agent {
     int64_t next_hello_ms;
     int64_t next_resend_ms;
     int64_t resend_interval_ms;
+    int64_t next_spool_ms;          /* next look into the spool's in/ */
     bool broker_up;
     unsigned connections;           /* broker sockets opened so far */
     uint64_t stats_published, stats_received, stats_rejected, stats_views;

@@ -12,6 +12,8 @@
 
 #include "agent.h"
 #include "cli_options.h"
+#include "config_file.h"
+#include "spool.h"
 
 /* The one piece of global state: what the signal handlers tell the loop. */
 static agent_signals signals;
@@ -28,16 +30,22 @@ static void usage(FILE *out)
 {
     fputs("usage: flagpost-agent --identity DIR --ca DIR --policy FILE --data DIR\n"
           "                      --broker ENDPOINT --socket ipc://PATH [options]\n"
+          "       flagpost-agent --config FILE [options]\n"
           "\n"
           "Runs one agency's flagpost agent: keeps its keys, its durable outbox and its\n"
           "store of received flags, and serves the agency's systems on --socket.\n"
           "\n"
+          "  --config FILE       read settings from FILE: 'key = value' lines whose keys\n"
+          "                      are the long options below (data = /var/lib/...);\n"
+          "                      options on the command line override the file\n"
           "  --identity DIR      this agency's identity (flagpost ca issue --out DIR)\n"
           "  --ca DIR            the partnership trust bundle (flagpost ca export)\n"
           "  --policy FILE       the signed agreement (FILE.sig beside it)\n"
           "  --data DIR          where the agent's LMDB store lives (created 0700)\n"
           "  --broker ENDPOINT   the broker, e.g. tcp://broker.example:7400\n"
           "  --socket ipc://PATH local socket for the agency's systems (mode 0660)\n"
+          "  --spool DIR         also publish flags dropped as DIR/in/*.json and write\n"
+          "                      received flags to DIR/received (see flagpost-agent(8))\n"
           "  --publish-wait MS   how long publish waits for the broker's decision before\n"
           "                      answering \"pending\" (default 3000; 0 = never wait)\n"
           "  --map-size MB       maximum database size (default 8192)\n"
@@ -50,9 +58,10 @@ static void usage(FILE *out)
           out);
 }
 
-enum { OPT_PUBLISH_WAIT = 256, OPT_MAP_SIZE, OPT_LOG_LEVEL };
+enum { OPT_PUBLISH_WAIT = 256, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_SPOOL };
 
-static int parse(int argc, char **argv, agent_config *cfg, fp_log *log, fp_error *err)
+static int parse(int argc, char **argv, config_args *args, agent_config *cfg, fp_log *log,
+                 fp_error *err)
 {
     static const struct option opts[] = {
         {"identity", required_argument, NULL, 'i'},
@@ -62,10 +71,16 @@ static int parse(int argc, char **argv, agent_config *cfg, fp_log *log, fp_error
         {"broker", required_argument, NULL, 'b'},
         {"socket", required_argument, NULL, 's'},
         {"publish-wait", required_argument, NULL, OPT_PUBLISH_WAIT},
+        {"spool", required_argument, NULL, OPT_SPOOL},
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    /* Settings from --config FILE come first, so the command line wins. */
+    if (config_file_merge(argc, argv, opts, args, err) != FP_OK)
+        return FP_ERR_INPUT;
+    argc = args->argc;
+    argv = args->argv;
     int c;
     int64_t v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -76,6 +91,7 @@ static int parse(int argc, char **argv, agent_config *cfg, fp_log *log, fp_error
         case 'd': cfg->data_dir = optarg; break;
         case 'b': cfg->broker_endpoint = optarg; break;
         case 's': cfg->socket_endpoint = optarg; break;
+        case OPT_SPOOL: cfg->spool_dir = optarg; break;
         case OPT_PUBLISH_WAIT:
             if (cli_parse_int("--publish-wait", optarg, 0, 600000, &v, err) != FP_OK)
                 return FP_ERR_INPUT;
@@ -108,12 +124,19 @@ int main(int argc, char **argv)
     fp_log log = {.level = LOG_INFO, .program = "flagpost-agent"};
     fp_error err;
     fp_error_clear(&err);
-    if (parse(argc, argv, &cfg, &log, &err) != FP_OK) {
+    config_args args;
+    if (parse(argc, argv, &args, &cfg, &log, &err) != FP_OK) {
         fprintf(stderr, "flagpost-agent: %s\n", err.message);
+        config_args_free(&args);
         return 2;
     }
     if (sodium_init() < 0) {
         fprintf(stderr, "flagpost-agent: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (cfg.spool_dir != NULL && spool_prepare(cfg.spool_dir, &err) != FP_OK) {
+        fprintf(stderr, "flagpost-agent: %s\n", err.message);
+        config_args_free(&args);
         return 1;
     }
     struct sigaction sa;
@@ -134,5 +157,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "flagpost-agent: %s\n", err.message);
     agent_close(a);
     free(a);
+    config_args_free(&args);
     return rc == FP_OK ? 0 : (rc == FP_ERR_INPUT ? 2 : 1);
 }

@@ -98,17 +98,6 @@ void agent_store_abort(MDB_txn *txn)
 }
 
 /* Pack a protobuf message into a value with MDB_RESERVE: no extra copy. */
-static int put_packed(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessage *msg,
-                      const char *what, fp_error *err)
-{
-    MDB_val val = {.mv_size = protobuf_c_message_get_packed_size(msg), .mv_data = NULL};
-    int rc = mdb_put(txn, dbi, key, &val, MDB_RESERVE);
-    if (rc != 0)
-        return store_fail(err, rc, what);
-    protobuf_c_message_pack(msg, val.mv_data);
-    return FP_OK;
-}
-
 /* ---------------------------------------------------------------- outbox */
 
 int agent_store_outbox_put(agent_store *s, MDB_txn *txn, const Flagpost__OutboxRecord *rec,
@@ -117,7 +106,7 @@ int agent_store_outbox_put(agent_store *s, MDB_txn *txn, const Flagpost__OutboxR
     if (rec->message_id.len != 16)
         return fp_error_set(err, FP_ERR_INTERNAL, "outbox record without a 16-byte id");
     MDB_val key = store_val(rec->message_id.data, 16);
-    int rc = put_packed(txn, s->outbox, &key, &rec->base, "writing to the outbox", err);
+    int rc = store_put_message(txn, s->outbox, &key, &rec->base, "writing to the outbox", err);
     if (rc != FP_OK)
         return rc;
     MDB_val empty = store_val("", 0);
@@ -285,7 +274,7 @@ int agent_store_flag_put(agent_store *s, MDB_txn *txn, const Flagpost__StoredFla
     if (rc != FP_OK)
         return rc;
     MDB_val key = {.mv_size = 16, .mv_data = flag->flag_id.data};
-    if ((rc = put_packed(txn, s->flags, &key, &flag->base, "storing a flag", err)) != FP_OK)
+    if ((rc = store_put_message(txn, s->flags, &key, &flag->base, "storing a flag", err)) != FP_OK)
         return rc;
     if ((rc = index_subjects(s, txn, body, flag->flag_id.data, false, err)) != FP_OK)
         return rc;
@@ -420,7 +409,7 @@ int agent_store_flag_set_state(agent_store *s, MDB_txn *txn, const uint8_t flag_
     if (state == FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN || state == FLAGPOST__FLAG_STATE__FLAG_EXPIRED)
         f->part.len = 0;   /* drop the sealed values: this agency no longer holds them */
     MDB_val key = store_val(flag_id, 16);
-    rc = put_packed(txn, s->flags, &key, &f->base, "updating a flag", err);
+    rc = store_put_message(txn, s->flags, &key, &f->base, "updating a flag", err);
     f->part = old_part;
     f->state_reason = old_reason;
     flagpost__stored_flag__free_unpacked(f, NULL);
@@ -443,7 +432,7 @@ int agent_store_published_put(agent_store *s, MDB_txn *txn, const uint8_t flag_i
                               const Flagpost__PublishedFlag *rec, fp_error *err)
 {
     MDB_val key = store_val(flag_id, 16);
-    return put_packed(txn, s->published, &key, &rec->base, "recording a published flag", err);
+    return store_put_message(txn, s->published, &key, &rec->base, "recording a published flag", err);
 }
 
 int agent_store_notice_put(agent_store *s, MDB_txn *txn, const Flagpost__Notice *n,
@@ -454,7 +443,7 @@ int agent_store_notice_put(agent_store *s, MDB_txn *txn, const Flagpost__Notice 
     MDB_val key = store_val(k, 8), val;
     if (mdb_get(txn, s->notices, &key, &val) == 0)
         return FP_OK;
-    return put_packed(txn, s->notices, &key, &n->base, "storing a notice", err);
+    return store_put_message(txn, s->notices, &key, &n->base, "storing a notice", err);
 }
 
 int agent_store_notices(agent_store *s, MDB_txn *txn, size_t limit, agent_store_notice_fn fn,
@@ -484,22 +473,13 @@ int agent_store_notices(agent_store *s, MDB_txn *txn, size_t limit, agent_store_
 int agent_store_meta_get(agent_store *s, MDB_txn *txn, const char *name, uint8_t *out,
                          size_t *len)
 {
-    MDB_val key = store_val(name, strlen(name)), val;
-    if (mdb_get(txn, s->meta, &key, &val) != 0)
-        return FP_ERR_NOT_FOUND;
-    if (val.mv_size > *len)
-        return FP_ERR_INPUT;
-    memcpy(out, val.mv_data, val.mv_size);
-    *len = val.mv_size;
-    return FP_OK;
+    return store_get_named(txn, s->meta, name, out, len);
 }
 
 int agent_store_meta_put(agent_store *s, MDB_txn *txn, const char *name, const uint8_t *v,
                          size_t len, fp_error *err)
 {
-    MDB_val key = store_val(name, strlen(name)), val = store_val(v, len);
-    int rc = mdb_put(txn, s->meta, &key, &val, 0);
-    return rc == 0 ? FP_OK : store_fail(err, rc, "writing agent metadata");
+    return store_put_named(txn, s->meta, name, v, len, err);
 }
 
 int agent_store_checkpoint_put(agent_store *s, MDB_txn *txn, uint64_t tree_size,

@@ -164,6 +164,11 @@ static json_t *record_json(const Flagpost__OutboxRecord *rec)
     return o;
 }
 
+json_t *local_api_record_json(const Flagpost__OutboxRecord *rec)
+{
+    return record_json(rec);
+}
+
 /* ---------------------------------------------------------------- waiters */
 
 static agent_waiter *waiter_park(agent *a, const request *r, const unsigned char id[16])

@@ -18,11 +18,17 @@
 #ifndef FLAGPOST_LOCAL_API_H
 #define FLAGPOST_LOCAL_API_H
 
+#include <jansson.h>
+
 #include "agent.h"
 
 int local_api_bind(agent *a, fp_error *err);
 void local_api_handle(agent *a);
 void local_api_publish_settled(agent *a, const Flagpost__OutboxRecord *rec);
 void local_api_expire_waiters(agent *a, int64_t now_ms);
+
+/* A publish answer as the API gives it (message id, status, decisions);
+ * also the spool's NAME.result.json.  The caller owns the reference. */
+json_t *local_api_record_json(const Flagpost__OutboxRecord *rec);
 
 #endif

@@ -136,6 +136,14 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
     return j;
 }
 
+json_t *lookup_flag_to_json(agent *a, const Flagpost__StoredFlag *f)
+{
+    opened o;
+    json_t *j = open_flag(a, f, &o) == FP_OK ? flag_json(a, f, &o) : NULL;
+    opened_free(&o);
+    return j;
+}
+
 static void remember_view(lookup_views *v, const Flagpost__StoredFlag *f, const opened *o)
 {
     if (v == NULL)

@@ -40,6 +40,10 @@ int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
 /* The newest `limit` received flags, newest first. */
 int lookup_inbox(agent *a, size_t limit, json_t *out, fp_error *err);
 
+/* One stored flag as lookup and inbox show it, payload opened (NULL if
+ * the record cannot be decoded).  The caller owns the reference. */
+json_t *lookup_flag_to_json(agent *a, const Flagpost__StoredFlag *f);
+
 /* Commit and send a signed view event for each flag shown; frees views. */
 void lookup_report_views(agent *a, lookup_views *views);
 

@@ -15,7 +15,11 @@
 #include "envelope.h"
 #include "keyring.h"
 #include "flagpost.pb-c.h"
+<<<<<<< HEAD
 #include "marac.h"
+=======
+#include "spool.h"
+>>>>>>> main
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
@@ -286,9 +290,11 @@ static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const deli
     }
 }
 
-static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
+/* True when this delivery newly stored or withdrew a flag. */
+static bool handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
                            Flagpost__DeliveryAckItem *item, unsigned char id[16], int *failed)
 {
+    bool stored_now = false;
     fp_error err;
     delivery d;
     verdict v = examine(a, txn, dv, &d);
@@ -304,7 +310,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
                   (unsigned long long)dv->seq, v.reason);
         item->seq = 0;   /* not acknowledged: the broker keeps it and sends it again */
         delivery_free(&d);
-        return;
+        return false;
     }
     if (dup) {
         v = (verdict){true, "", ACTION_NOTHING};   /* handled before: ack again, change nothing */
@@ -313,6 +319,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
         *failed = 1;
     } else {
         log_verdict(a, dv, &d, v);
+        stored_now = v.action == ACTION_STORE || v.action == ACTION_WITHDRAW;
         if (v.action == ACTION_STORE)
             a->stats_received++;
         else if (v.action == ACTION_REJECT)
@@ -321,6 +328,7 @@ static void handle_deliver(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv,
     item->stored = v.stored;
     item->reason = (char *)(uintptr_t)v.reason;
     delivery_free(&d);
+    return stored_now;
 }
 
 /* Broker notices: kept for `flagpost notices`; lifecycle notices also
@@ -361,6 +369,7 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
         n = RECEIVER_MAX_BATCH;
     Flagpost__DeliveryAckItem items[RECEIVER_MAX_BATCH];
     unsigned char ids[RECEIVER_MAX_BATCH][16];
+    bool fresh[RECEIVER_MAX_BATCH];
     fp_error err;
     MDB_txn *txn;
     if (agent_store_begin(a->store, true, &txn, &err) != FP_OK) {
@@ -370,9 +379,10 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
     int failed = 0;
     for (size_t i = 0; i < n && !failed; i++) {
         flagpost__delivery_ack_item__init(&items[i]);
+        fresh[i] = false;
         if (msgs[i]->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
             items[i].seq = msgs[i]->deliver->seq;
-            handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
+            fresh[i] = handle_deliver(a, txn, msgs[i]->deliver, &items[i], ids[i], &failed);
         } else {
             items[i].seq = msgs[i]->notice->seq;
             handle_notice(a, txn, msgs[i]->notice, &items[i], &failed);
@@ -387,4 +397,5 @@ void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n)
         return;
     }
     send_acks(a, items, n);
+    spool_write_received(a, msgs, fresh, n);
 }

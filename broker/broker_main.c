@@ -12,6 +12,7 @@
 
 #include "broker.h"
 #include "cli_options.h"
+#include "config_file.h"
 
 /* The one piece of global state: what the signal handlers tell the loop. */
 static broker_signals signals;
@@ -28,11 +29,15 @@ static void usage(FILE *out)
 {
     fputs("usage: flagpost-broker --identity DIR --ca DIR --policy FILE --data DIR\n"
           "                       --bind ENDPOINT [options]\n"
+          "       flagpost-broker --config FILE [options]\n"
           "\n"
           "Runs the partnership's broker: admits agencies by certificate (CURVE + ZAP),\n"
           "enforces the signed agreement, queues flags durably per recipient, and keeps\n"
           "the audit trail.\n"
           "\n"
+          "  --config FILE      read settings from FILE: 'key = value' lines whose keys\n"
+          "                     are the long options below (identity = /etc/...);\n"
+          "                     options on the command line override the file\n"
           "  --identity DIR     the broker's identity (flagpost ca issue --sector broker)\n"
           "  --ca DIR           the partnership trust bundle (flagpost ca export)\n"
           "  --policy FILE      the signed agreement (FILE.sig beside it)\n"
@@ -90,7 +95,8 @@ static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *
     }
 }
 
-static int parse(int argc, char **argv, broker_config *cfg, fp_log *log, fp_error *err)
+static int parse(int argc, char **argv, config_args *args, broker_config *cfg, fp_log *log,
+                 fp_error *err)
 {
     static const struct option opts[] = {
         {"identity", required_argument, NULL, 'i'}, {"ca", required_argument, NULL, 'c'},
@@ -102,6 +108,11 @@ static int parse(int argc, char **argv, broker_config *cfg, fp_log *log, fp_erro
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    /* Settings from --config FILE come first, so the command line wins. */
+    if (config_file_merge(argc, argv, opts, args, err) != FP_OK)
+        return FP_ERR_INPUT;
+    argc = args->argc;
+    argv = args->argv;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -140,8 +151,10 @@ int main(int argc, char **argv)
     fp_log log = {.level = LOG_INFO, .program = "flagpost-broker"};
     fp_error err;
     fp_error_clear(&err);
-    if (parse(argc, argv, &cfg, &log, &err) != FP_OK) {
+    config_args args;
+    if (parse(argc, argv, &args, &cfg, &log, &err) != FP_OK) {
         fprintf(stderr, "flagpost-broker: %s\n", err.message);
+        config_args_free(&args);
         return 2;
     }
     if (sodium_init() < 0) {
@@ -166,5 +179,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "flagpost-broker: %s\n", err.message);
     broker_close(b);
     free(b);
+    config_args_free(&args);
     return rc == FP_OK ? 0 : (rc == FP_ERR_INPUT ? 2 : 1);
 }

@@ -8,8 +8,10 @@
  */
 #include "broker_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store.h"
 
@@ -60,6 +62,54 @@ int broker_store_open(broker_store **out, const char *dir, size_t map_size, fp_e
     return FP_OK;
 }
 
+static int open_dbis_readonly(broker_store *s, const char *dir, fp_error *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return store_fail(err, rc, "reading the broker store");
+    const char *names[] = {"seen", "queue", "queue_seq", "flags", "clients", "meta"};
+    MDB_dbi *dbis[] = {&s->seen, &s->queue, &s->queue_seq, &s->flags, &s->clients, &s->meta};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if ((rc = mdb_dbi_open(txn, names[i], 0, dbis[i])) != 0) {
+            mdb_txn_abort(txn);
+            if (rc == MDB_NOTFOUND)
+                return fp_error_set(err, FP_ERR_NOT_FOUND,
+                                    "%s holds no broker store (no '%s' database); is it an "
+                                    "agent's data directory?", dir, names[i]);
+            return store_fail(err, rc, "opening the broker store");
+        }
+    }
+    /* Committing a read transaction keeps its handles for later ones. */
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "opening the broker store");
+}
+
+int broker_store_open_readonly(broker_store **out, const char *dir, fp_error *err)
+{
+    *out = NULL;
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/data.mdb", dir) >= (int)sizeof path ||
+        stat(path, &sb) != 0)
+        return fp_error_set(err, FP_ERR_NOT_FOUND,
+                            "no flagpost data in %s; give the broker's --data directory", dir);
+    broker_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    int rc = store_env_open(&s->env, dir, 0, 32, MDB_RDONLY, err);
+    if (rc == FP_OK)
+        rc = open_dbis_readonly(s, dir, err);
+    if (rc == FP_OK)
+        rc = audit_log_open_readonly(&s->audit, s->env, err);
+    if (rc != FP_OK) {
+        broker_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return FP_OK;
+}
+
 void broker_store_close(broker_store *s)
 {
     if (s == NULL)
@@ -88,17 +138,6 @@ int broker_store_commit(MDB_txn *txn, fp_error *err)
     return rc == 0 ? FP_OK : store_fail(err, rc, "committing to the broker store");
 }
 
-static int put_packed(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessage *msg,
-                      const char *what, fp_error *err)
-{
-    MDB_val val = {.mv_size = protobuf_c_message_get_packed_size(msg), .mv_data = NULL};
-    int rc = mdb_put(txn, dbi, key, &val, MDB_RESERVE);
-    if (rc != 0)
-        return store_fail(err, rc, what);
-    protobuf_c_message_pack(msg, val.mv_data);
-    return FP_OK;
-}
-
 /* ---------------------------------------------------------------- seen */
 
 int broker_store_seen_get(broker_store *s, MDB_txn *txn, const uint8_t id[16],
@@ -117,7 +156,7 @@ int broker_store_seen_put(broker_store *s, MDB_txn *txn, const uint8_t id[16],
                           const Flagpost__SeenRecord *rec, fp_error *err)
 {
     MDB_val key = store_val(id, 16);
-    return put_packed(txn, s->seen, &key, &rec->base, "recording a message id", err);
+    return store_put_message(txn, s->seen, &key, &rec->base, "recording a message id", err);
 }
 
 /* ---------------------------------------------------------------- queues */
@@ -165,7 +204,7 @@ int broker_store_enqueue(broker_store *s, MDB_txn *txn, const char *agency,
         msg->notice->seq = seq;
     unsigned char k[QKEY_MAX];
     MDB_val key = store_val(k, queue_key(k, agency, seq));
-    int rc = put_packed(txn, s->queue, &key, &msg->base, "queueing a delivery", err);
+    int rc = store_put_message(txn, s->queue, &key, &msg->base, "queueing a delivery", err);
     if (rc == FP_OK)
         rc = write_seq(s, txn, agency, seq, depth + 1, err);
     if (rc == FP_OK && seq_out != NULL)
@@ -267,7 +306,7 @@ int broker_store_flag_put(broker_store *s, MDB_txn *txn, const uint8_t flag_id[1
                           const Flagpost__BrokerFlag *rec, fp_error *err)
 {
     MDB_val key = store_val(flag_id, 16);
-    return put_packed(txn, s->flags, &key, &rec->base, "recording a flag", err);
+    return store_put_message(txn, s->flags, &key, &rec->base, "recording a flag", err);
 }
 
 int broker_store_flag_scan(broker_store *s, MDB_txn *txn, broker_store_flag_fn fn, void *ctx,
@@ -399,20 +438,11 @@ bool broker_store_deadline_pending(broker_store *s, MDB_txn *txn, int64_t now_ms
 int broker_store_meta_get(broker_store *s, MDB_txn *txn, const char *name, uint8_t *out,
                           size_t *len)
 {
-    MDB_val key = store_val(name, strlen(name)), val;
-    if (mdb_get(txn, s->meta, &key, &val) != 0)
-        return FP_ERR_NOT_FOUND;
-    if (val.mv_size > *len)
-        return FP_ERR_INPUT;
-    memcpy(out, val.mv_data, val.mv_size);
-    *len = val.mv_size;
-    return FP_OK;
+    return store_get_named(txn, s->meta, name, out, len);
 }
 
 int broker_store_meta_put(broker_store *s, MDB_txn *txn, const char *name, const uint8_t *v,
                           size_t len, fp_error *err)
 {
-    MDB_val key = store_val(name, strlen(name)), val = store_val(v, len);
-    int rc = mdb_put(txn, s->meta, &key, &val, 0);
-    return rc == 0 ? FP_OK : store_fail(err, rc, "writing broker metadata");
+    return store_put_named(txn, s->meta, name, v, len, err);
 }

@@ -40,6 +40,11 @@
 typedef struct broker_store broker_store;
 
 int broker_store_open(broker_store **out, const char *dir, size_t map_size, fp_error *err);
+/* For tools that look while the broker runs (`flagpost broker-status`):
+ * opens existing databases only, never creates or writes anything, and
+ * FP_ERR_NOT_FOUND when dir holds no broker store.  Only read
+ * transactions may be begun on it. */
+int broker_store_open_readonly(broker_store **out, const char *dir, fp_error *err);
 void broker_store_close(broker_store *s);
 audit_log *broker_store_audit(broker_store *s);
 

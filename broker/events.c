@@ -23,31 +23,14 @@ static const Flagpost__RecipientState *recipient_state(const Flagpost__BrokerFla
     return NULL;
 }
 
-static int queue_notice(broker *b, MDB_txn *txn, const char *to, const char *kind,
-                        const char *about_agency, const Flagpost__ViewBody *vb, int64_t now,
-                        fp_error *err)
-{
-    Flagpost__Notice n = FLAGPOST__NOTICE__INIT;
-    n.kind = (char *)(uintptr_t)kind;
-    n.agency = (char *)(uintptr_t)about_agency;
-    n.flag_id = vb->flag_id;
-    n.category = vb->category;
-    n.time_ms = now;
-    n.text = (char *)"";
-    Flagpost__ToAgent msg = FLAGPOST__TO_AGENT__INIT;
-    msg.kind_case = FLAGPOST__TO_AGENT__KIND_NOTICE;
-    msg.notice = &n;
-    return broker_store_enqueue(b->store, txn, to, &msg, NULL, err);
-}
-
 static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                         const unsigned char body_hash[32], int64_t now, intake_reply *reply,
                         fp_error *err)
 {
     Flagpost__ViewBody *vb = flagpost__view_body__unpack(NULL, env->body.len, env->body.data);
     if (vb == NULL || vb->flag_id.len != 16)
-        return intake_refuse_message(b, txn, env->sender, env, "malformed-view", NULL, now,
-                                     reply, err);
+        return intake_refuse_message(b, txn, env->sender, env, "malformed-view", NULL, now, reply,
+                                     err);
     Flagpost__BrokerFlag *flag = NULL;
     broker_store_flag_get(b->store, txn, vb->flag_id.data, &flag, NULL);
     const Flagpost__RecipientState *rs = recipient_state(flag, env->sender);
@@ -69,7 +52,8 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     e.policy_hash.len = 32;
     int rc = audit_entry_append(b->store, txn, &e, now, err);
     if (rc == FP_OK && rs != NULL && rs->notify_on_view)
-        rc = queue_notice(b, txn, flag->sender, "view", env->sender, vb, now, err);
+        rc = lifecycle_queue_notice(b, txn, flag->sender, "view", env->sender, &vb->flag_id,
+                                    vb->category, "", now, err);
 
     Flagpost__PublishResult res = FLAGPOST__PUBLISH_RESULT__INIT;
     res.message_id = env->message_id;
@@ -79,8 +63,8 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     if (rc == FP_OK && intake_pack_result(&res, reply) != FP_OK)
         rc = fp_error_set(err, FP_ERR_IO, "out of memory");
     if (rc == FP_OK)
-        log_event(&b->log, LOG_INFO, "flag-viewed", "viewer=%s sender=%s notify=%s",
-                  env->sender, e.sender, rs && rs->notify_on_view ? "yes" : "no");
+        log_event(&b->log, LOG_INFO, "flag-viewed", "viewer=%s sender=%s notify=%s", env->sender,
+                  e.sender, rs && rs->notify_on_view ? "yes" : "no");
     if (flag != NULL)
         flagpost__broker_flag__free_unpacked(flag, NULL);
     flagpost__view_body__free_unpacked(vb, NULL);
@@ -94,8 +78,8 @@ static int process_ack(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     Flagpost__ActionAckBody *ack =
         flagpost__action_ack_body__unpack(NULL, env->body.len, env->body.data);
     if (ack == NULL)
-        return intake_refuse_message(b, txn, env->sender, env, "malformed-acknowledgement",
-                                     NULL, now, reply, err);
+        return intake_refuse_message(b, txn, env->sender, env, "malformed-acknowledgement", NULL,
+                                     now, reply, err);
     const char *refusal = NULL;
     int rc = lifecycle_acknowledge(b, txn, env, ack, now, &refusal, err);
     if (rc == FP_OK && refusal != NULL) {
@@ -115,9 +99,8 @@ static int process_ack(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     return rc;
 }
 
-int intake_event(broker *b, MDB_txn *txn, const char *agency,
-                 const Flagpost__SignedEnvelope *se, int64_t now, intake_reply *reply,
-                 fp_error *err)
+int intake_event(broker *b, MDB_txn *txn, const char *agency, const Flagpost__SignedEnvelope *se,
+                 int64_t now, intake_reply *reply, fp_error *err)
 {
     reply->bytes = NULL;
     Flagpost__Envelope *env = NULL;
@@ -133,8 +116,7 @@ int intake_event(broker *b, MDB_txn *txn, const char *agency,
         if (r == VERIFY_RETRANSMISSION)
             rc = intake_answer_again(b, txn, agency, env, seen, now, reply, err);
         else if (r == VERIFY_REPLAYED)
-            rc = intake_refuse_message(b, txn, agency, env, VERIFY_REPLAY, NULL, now, reply,
-                                       err);
+            rc = intake_refuse_message(b, txn, agency, env, VERIFY_REPLAY, NULL, now, reply, err);
         else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW)
             rc = process_view(b, txn, env, body_hash, now, reply, err);
         else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_ACTION_ACK)
@@ -142,8 +124,8 @@ int intake_event(broker *b, MDB_txn *txn, const char *agency,
         else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_MARAC)
             rc = marac_event_process(b, txn, env, body_hash, now, reply, err);
         else
-            rc = intake_refuse_message(b, txn, agency, env, "unsupported-event", NULL, now,
-                                       reply, err);
+            rc = intake_refuse_message(b, txn, agency, env, "unsupported-event", NULL, now, reply,
+                                       err);
     }
     if (env != NULL)
         flagpost__envelope__free_unpacked(env, NULL);

@@ -34,9 +34,9 @@ const char *lifecycle_check(broker *b, MDB_txn *txn, const Flagpost__Envelope *e
     return NULL;
 }
 
-static int queue_notice(broker *b, MDB_txn *txn, const char *to, const char *kind,
-                        const char *about, const ProtobufCBinaryData *flag_id,
-                        const char *category, const char *text, int64_t now, fp_error *err)
+int lifecycle_queue_notice(broker *b, MDB_txn *txn, const char *to, const char *kind,
+                           const char *about, const ProtobufCBinaryData *flag_id,
+                           const char *category, const char *text, int64_t now, fp_error *err)
 {
     Flagpost__Notice n = FLAGPOST__NOTICE__INIT;
     n.kind = (char *)(uintptr_t)kind;
@@ -106,21 +106,20 @@ static bool allowed_now(const recipient_verdict *v, size_t n, const char *agency
 
 /* Earlier recipients the new version leaves out must drop the old one. */
 static int withdraw_dropped(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
-                            const Flagpost__FlagBody *body, const recipient_verdict *v,
-                            size_t n, const Flagpost__BrokerFlag *prior, int64_t now,
-                            fp_error *err)
+                            const Flagpost__FlagBody *body, const recipient_verdict *v, size_t n,
+                            const Flagpost__BrokerFlag *prior, int64_t now, fp_error *err)
 {
     int rc = FP_OK;
     for (size_t i = 0; prior != NULL && rc == FP_OK && i < prior->n_recipients; i++) {
         const Flagpost__RecipientState *r = prior->recipients[i];
         if (r->expired || allowed_now(v, n, r->agency))
             continue;
-        rc = queue_notice(b, txn, r->agency, "withdrawn", env->sender, &body->flag_id,
-                          body->category, "not-shared-in-new-version", now, err);
+        rc = lifecycle_queue_notice(b, txn, r->agency, "withdrawn", env->sender, &body->flag_id,
+                                    body->category, "not-shared-in-new-version", now, err);
         if (rc == FP_OK)
-            rc = audit_for(b, txn, FLAGPOST__AUDIT_EVENT__AUDIT_WITHDRAWAL, env->sender,
-                           r->agency, body, "withdrawn", "", "not-shared-in-new-version",
-                           &env->message_id, now, err);
+            rc = audit_for(b, txn, FLAGPOST__AUDIT_EVENT__AUDIT_WITHDRAWAL, env->sender, r->agency,
+                           body, "withdrawn", "", "not-shared-in-new-version", &env->message_id,
+                           now, err);
     }
     return rc;
 }
@@ -131,12 +130,11 @@ static int schedule(broker *b, MDB_txn *txn, const Flagpost__FlagBody *body,
     int rc = FP_OK;
     if (v->decision.ack_within_s > 0)
         rc = broker_store_deadline_add(b->store, txn, now + v->decision.ack_within_s * 1000,
-                                       DEADLINE_ACK, body->flag_id.data, v->part->recipient,
-                                       err);
+                                       DEADLINE_ACK, body->flag_id.data, v->part->recipient, err);
     int64_t expiry = expiry_for(body, v->decision.retention_days, now);
     if (rc == FP_OK && expiry > 0)
-        rc = broker_store_deadline_add(b->store, txn, expiry, DEADLINE_EXPIRY,
-                                       body->flag_id.data, v->part->recipient, err);
+        rc = broker_store_deadline_add(b->store, txn, expiry, DEADLINE_EXPIRY, body->flag_id.data,
+                                       v->part->recipient, err);
     return rc;
 }
 
@@ -188,8 +186,7 @@ int lifecycle_withdraw(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                        fp_error *err)
 {
     /* The audit entries describe the flag as it was last disclosed. */
-    Flagpost__FlagBody *last =
-        flagpost__flag_body__unpack(NULL, prior->body.len, prior->body.data);
+    Flagpost__FlagBody *last = flagpost__flag_body__unpack(NULL, prior->body.len, prior->body.data);
     if (last == NULL)
         return fp_error_set(err, FP_ERR_IO, "stored flag record is damaged");
     last->version = body->version;
@@ -200,15 +197,15 @@ int lifecycle_withdraw(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
         if (r->expired)
             continue;
         Flagpost__Deliver dv = FLAGPOST__DELIVER__INIT;
-        dv.signed_ = signed_env;   /* sender-signed; no part: nothing to read */
+        dv.signed_ = signed_env; /* sender-signed; no part: nothing to read */
         Flagpost__ToAgent msg = FLAGPOST__TO_AGENT__INIT;
         msg.kind_case = FLAGPOST__TO_AGENT__KIND_DELIVER;
         msg.deliver = &dv;
         rc = broker_store_enqueue(b->store, txn, r->agency, &msg, NULL, err);
         if (rc == FP_OK)
-            rc = audit_for(b, txn, FLAGPOST__AUDIT_EVENT__AUDIT_WITHDRAWAL, env->sender,
-                           r->agency, last, "withdrawn", r->rule_id, body->withdraw_reason,
-                           &env->message_id, now, err);
+            rc = audit_for(b, txn, FLAGPOST__AUDIT_EVENT__AUDIT_WITHDRAWAL, env->sender, r->agency,
+                           last, "withdrawn", r->rule_id, body->withdraw_reason, &env->message_id,
+                           now, err);
         flagpost__decision__init(&decisions[*count]);
         decisions[*count].recipient = r->agency;
         decisions[*count].allowed = true;
@@ -237,8 +234,8 @@ static Flagpost__RecipientState *state_of(Flagpost__BrokerFlag *f, const char *a
 }
 
 int lifecycle_acknowledge(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
-                          const Flagpost__ActionAckBody *ack, int64_t now,
-                          const char **refusal, fp_error *err)
+                          const Flagpost__ActionAckBody *ack, int64_t now, const char **refusal,
+                          fp_error *err)
 {
     *refusal = NULL;
     Flagpost__BrokerFlag *f = NULL;
@@ -258,15 +255,14 @@ int lifecycle_acknowledge(broker *b, MDB_txn *txn, const Flagpost__Envelope *env
             r->acknowledged_ms = now;
         char *old_outcome = r->outcome;
         r->outcome = ack->outcome;
-        rc = audit_for(b, txn, FLAGPOST__AUDIT_EVENT__AUDIT_ACKNOWLEDGEMENT, f->sender,
-                       env->sender, body, "acknowledged", r->rule_id, ack->outcome,
-                       &env->message_id, now, err);
+        rc = audit_for(b, txn, FLAGPOST__AUDIT_EVENT__AUDIT_ACKNOWLEDGEMENT, f->sender, env->sender,
+                       body, "acknowledged", r->rule_id, ack->outcome, &env->message_id, now, err);
         if (rc == FP_OK)
             rc = broker_store_flag_put(b->store, txn, ack->flag_id.data, f, err);
         r->outcome = old_outcome;
         if (rc == FP_OK)
-            rc = queue_notice(b, txn, f->sender, "acknowledged", env->sender, &ack->flag_id,
-                              body->category, ack->outcome, now, err);
+            rc = lifecycle_queue_notice(b, txn, f->sender, "acknowledged", env->sender,
+                                        &ack->flag_id, body->category, ack->outcome, now, err);
     }
     if (body != NULL)
         flagpost__flag_body__free_unpacked(body, NULL);
@@ -291,18 +287,17 @@ static int escalate(deadline_ctx *c, Flagpost__BrokerFlag *f, Flagpost__Recipien
         return FP_OK;
     r->escalated = true;
     char reason[96];
-    snprintf(reason, sizeof reason, "not-acknowledged-within-%llds",
-             (long long)r->ack_within_s);
+    snprintf(reason, sizeof reason, "not-acknowledged-within-%llds", (long long)r->ack_within_s);
     ProtobufCBinaryData id = {.len = 16, .data = (uint8_t *)(uintptr_t)flag_id};
-    int rc = audit_for(c->b, c->txn, FLAGPOST__AUDIT_EVENT__AUDIT_ESCALATION, f->sender,
-                       r->agency, body, "escalated", r->rule_id, reason, NULL, c->now, c->err);
+    int rc = audit_for(c->b, c->txn, FLAGPOST__AUDIT_EVENT__AUDIT_ESCALATION, f->sender, r->agency,
+                       body, "escalated", r->rule_id, reason, NULL, c->now, c->err);
     if (rc == FP_OK)
-        rc = queue_notice(c->b, c->txn, f->sender, "escalation", r->agency, &id, body->category,
-                          reason, c->now, c->err);
+        rc = lifecycle_queue_notice(c->b, c->txn, f->sender, "escalation", r->agency, &id,
+                                    body->category, reason, c->now, c->err);
     if (rc == FP_OK) {
         c->escalated++;
-        log_event(&c->b->log, LOG_WARN, "escalation", "sender=%s recipient=%s rule=%s",
-                  f->sender, r->agency, r->rule_id);
+        log_event(&c->b->log, LOG_WARN, "escalation", "sender=%s recipient=%s rule=%s", f->sender,
+                  r->agency, r->rule_id);
     }
     return rc;
 }
@@ -314,12 +309,12 @@ static int expire(deadline_ctx *c, Flagpost__BrokerFlag *f, Flagpost__RecipientS
         return FP_OK;
     r->expired = true;
     ProtobufCBinaryData id = {.len = 16, .data = (uint8_t *)(uintptr_t)flag_id};
-    int rc = audit_for(c->b, c->txn, FLAGPOST__AUDIT_EVENT__AUDIT_EXPIRY, f->sender, r->agency,
-                       body, "expired", r->rule_id, "review-date-or-retention", NULL, c->now,
-                       c->err);
+    int rc =
+        audit_for(c->b, c->txn, FLAGPOST__AUDIT_EVENT__AUDIT_EXPIRY, f->sender, r->agency, body,
+                  "expired", r->rule_id, "review-date-or-retention", NULL, c->now, c->err);
     if (rc == FP_OK)
-        rc = queue_notice(c->b, c->txn, r->agency, "expired", f->sender, &id, body->category,
-                          "review-date-or-retention", c->now, c->err);
+        rc = lifecycle_queue_notice(c->b, c->txn, r->agency, "expired", f->sender, &id,
+                                    body->category, "review-date-or-retention", c->now, c->err);
     bool all = true;
     for (size_t i = 0; i < f->n_recipients; i++)
         all = all && f->recipients[i]->expired;
@@ -336,7 +331,7 @@ static int on_deadline(void *ctx, int64_t due, char kind, const uint8_t flag_id[
     (void)due;
     Flagpost__BrokerFlag *f = NULL;
     if (broker_store_flag_get(c->b->store, c->txn, flag_id, &f, NULL) != FP_OK)
-        return FP_OK;   /* a deadline for a flag we no longer know: nothing to do */
+        return FP_OK; /* a deadline for a flag we no longer know: nothing to do */
     Flagpost__RecipientState *r = state_of(f, agency);
     Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, f->body.len, f->body.data);
     int rc = FP_OK;

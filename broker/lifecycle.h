@@ -50,6 +50,12 @@ int lifecycle_acknowledge(broker *b, MDB_txn *txn, const Flagpost__Envelope *env
                           const Flagpost__ActionAckBody *ack, int64_t now_ms,
                           const char **refusal, fp_error *err);
 
+/* Queue a notice for agency `to` about a flag, durably (like a delivery). */
+int lifecycle_queue_notice(broker *b, MDB_txn *txn, const char *to, const char *kind,
+                           const char *about, const ProtobufCBinaryData *flag_id,
+                           const char *category, const char *text, int64_t now_ms,
+                           fp_error *err);
+
 /* Escalate and expire whatever is due (its own transaction). */
 void lifecycle_run_deadlines(broker *b, int64_t now_ms);
 

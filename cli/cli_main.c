@@ -24,6 +24,12 @@ static void usage(FILE *out)
         "  policy sign|check|explain|hash the information sharing agreement\n"
         "  audit list|verify|proof|...   the broker's audit trail\n"
         "\n"
+        "Operating broker and agents (on their machines):\n"
+        "  broker-status --data DIR      backlog per agency, audit size, last checkpoint\n"
+        "  backup --data DIR --out FILE  a consistent copy of a live store\n"
+        "  restore --backup FILE --data DIR\n"
+        "                                put a backup into a new, empty data directory\n"
+        "\n"
         "Talking to your agency's agent (--agent ipc://PATH or $FLAGPOST_AGENT):\n"
         "  publish FILE|-                publish a flag written as JSON\n"
         "  lookup --nhs N | --name N --dob D | --postcode P | --uprn U\n"
@@ -85,8 +91,17 @@ int main(int argc, char **argv)
         return cmd_policy(sub_argc, sub_argv);
     if (strcmp(command, "audit") == 0)
         return cmd_audit(sub_argc, sub_argv);
+<<<<<<< HEAD
     if (strcmp(command, "marac") == 0)
         return cmd_marac(endpoint, sub_argc, sub_argv);
+=======
+    if (strcmp(command, "broker-status") == 0)
+        return cmd_broker_status(sub_argc, sub_argv);
+    if (strcmp(command, "backup") == 0)
+        return cmd_backup(sub_argc, sub_argv);
+    if (strcmp(command, "restore") == 0)
+        return cmd_restore(sub_argc, sub_argv);
+>>>>>>> main
     if (strcmp(command, "help") == 0) {
         usage(stdout);
         return CLI_OK;

@@ -198,7 +198,13 @@ static int do_lookup(const char *endpoint, int argc, char **argv, int timeout)
             puts("usage: flagpost --agent ENDPOINT lookup [--nhs N] [--name NAME --dob DATE]\n"
                  "                [--postcode PC] [--uprn U]\n"
                  "Prints, one JSON object per line, every flag this agency holds on the\n"
-                 "subject. Each flag shown is reported to the broker as a view.");
+                 "subject. Each flag shown is reported to the broker as a view.\n"
+                 "  --nhs N          NHS number (10 digits; spaces and dashes allowed)\n"
+                 "  --name NAME      full name (needs --dob)\n"
+                 "  --dob DATE       date of birth, YYYY-MM-DD or DD/MM/YYYY\n"
+                 "  --postcode PC    UK postcode\n"
+                 "  --uprn U         unique property reference number\n"
+                 "  --help           this text");
             json_decref(req);
             return CLI_OK;
         }

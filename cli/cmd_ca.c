@@ -437,7 +437,7 @@ static void ca_help(FILE *out)
           "  revoke   revoke a certificate or an agency     (--ca DIR --id ID [--serial N]\n"
           "                                                  --reason TEXT)\n"
           "  export   write the public trust bundle         (--ca DIR --out DIR)\n"
-          "  list     show every certificate and its status (--ca DIR)\n"
+          "  list     show every certificate and its status (--ca DIR [--at TIME])\n"
           "\n"
           "Run `flagpost ca COMMAND --help` for a command's options.\n",
           out);

@@ -18,6 +18,9 @@
 int cmd_ca(int argc, char **argv);        /* ca init | issue | revoke | export | list */
 int cmd_policy(int argc, char **argv);    /* policy sign | check | explain | hash */
 int cmd_audit(int argc, char **argv);     /* audit list | verify | proof | ... */
+int cmd_broker_status(int argc, char **argv);   /* broker-status --data DIR */
+int cmd_backup(int argc, char **argv);    /* backup --data DIR --out FILE */
+int cmd_restore(int argc, char **argv);   /* restore --backup FILE --data DIR */
 /* Commands that talk to a running agent over its local socket. */
 int cmd_agent(const char *endpoint, const char *command, int argc, char **argv);
 int cmd_marac(const char *endpoint, int argc, char **argv);   /* marac request | status | ... */

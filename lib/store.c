@@ -33,8 +33,7 @@ int store_env_open(MDB_env **env, const char *dir, size_t map_size, unsigned max
     if ((rc = mdb_env_create(&e)) != 0)
         return store_fail(err, rc, "creating the LMDB environment");
     if ((rc = mdb_env_set_mapsize(e, map_size ? map_size : STORE_DEFAULT_MAP_SIZE)) != 0 ||
-        (rc = mdb_env_set_maxdbs(e, max_dbs)) != 0 ||
-        (rc = mdb_env_set_maxreaders(e, 126)) != 0) {
+        (rc = mdb_env_set_maxdbs(e, max_dbs)) != 0 || (rc = mdb_env_set_maxreaders(e, 126)) != 0) {
         mdb_env_close(e);
         return store_fail(err, rc, "configuring the LMDB environment");
     }
@@ -44,16 +43,14 @@ int store_env_open(MDB_env **env, const char *dir, size_t map_size, unsigned max
     rc = mdb_env_open(e, dir, MDB_NOTLS | extra_flags, 0600);
     if (rc != 0) {
         mdb_env_close(e);
-        fp_error_set(err, FP_ERR_IO, "cannot open database in %s: %s", dir,
-                     mdb_strerror(rc));
+        fp_error_set(err, FP_ERR_IO, "cannot open database in %s: %s", dir, mdb_strerror(rc));
         return FP_ERR_IO;
     }
     *env = e;
     return FP_OK;
 }
 
-int store_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
-                   fp_error *err)
+int store_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi, fp_error *err)
 {
     int rc = mdb_dbi_open(txn, name, flags, dbi);
     if (rc != 0) {
@@ -78,4 +75,40 @@ uint64_t store_get_u64(const unsigned char in[8])
     for (int i = 0; i < 8; i++)
         v = (v << 8) | in[i];
     return v;
+}
+
+int store_put_message(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessage *msg,
+                      const char *what, fp_error *err)
+{
+    MDB_val val = {.mv_size = protobuf_c_message_get_packed_size(msg), .mv_data = NULL};
+    int rc = mdb_put(txn, dbi, key, &val, MDB_RESERVE);
+    if (rc != 0)
+        return store_fail(err, rc, what);
+    protobuf_c_message_pack(msg, val.mv_data);
+    return FP_OK;
+}
+
+int store_get_named(MDB_txn *txn, MDB_dbi dbi, const char *name, uint8_t *out, size_t *len)
+{
+    MDB_val key = store_val(name, strlen(name)), val;
+    if (mdb_get(txn, dbi, &key, &val) != 0)
+        return FP_ERR_NOT_FOUND;
+    if (val.mv_size > *len)
+        return FP_ERR_INPUT;
+    memcpy(out, val.mv_data, val.mv_size);
+    *len = val.mv_size;
+    return FP_OK;
+}
+
+int store_put_named(MDB_txn *txn, MDB_dbi dbi, const char *name, const uint8_t *v, size_t len,
+                    fp_error *err)
+{
+    MDB_val key = store_val(name, strlen(name)), val = store_val(v, len);
+    int rc = mdb_put(txn, dbi, &key, &val, 0);
+    if (rc != 0) {
+        char what[96];
+        snprintf(what, sizeof what, "writing '%s'", name);
+        return store_fail(err, rc, what);
+    }
+    return FP_OK;
 }

@@ -11,6 +11,7 @@
 #define FLAGPOST_STORE_H
 
 #include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,19 @@ static inline MDB_val store_val(const void *data, size_t len)
     MDB_val v = {.mv_size = len, .mv_data = (void *)(uintptr_t)data};
     return v;
 }
+
+/* Store a protobuf message as the value of key, packed straight into
+ * LMDB's page (MDB_RESERVE): no intermediate copy.  `what` names the
+ * operation in errors. */
+int store_put_message(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessage *msg,
+                      const char *what, fp_error *err);
+
+/* Small named values (a "meta" database): copy into out; *len is the
+ * buffer size on entry and the value size on return.  FP_ERR_NOT_FOUND if
+ * absent, FP_ERR_INPUT if it does not fit. */
+int store_get_named(MDB_txn *txn, MDB_dbi dbi, const char *name, uint8_t *out, size_t *len);
+int store_put_named(MDB_txn *txn, MDB_dbi dbi, const char *name, const uint8_t *v, size_t len,
+                    fp_error *err);
 
 /* Big-endian u64 keys sort numerically under LMDB's default memcmp order. */
 void store_put_u64(unsigned char out[8], uint64_t v);

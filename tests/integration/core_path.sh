@@ -18,6 +18,19 @@ cp -r "$PP_BUNDLE" "$T/bundle-before-revocation"
 check "revoke housing-rbkc" "$FP" ca revoke --ca "$PP_CA" --id housing-rbkc --reason "test"
 check "re-export bundle" "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE"
 
+# The agreement must be signed by the partnership CA.
+cp "$PP_POLICY" "$T/unsigned.yaml"
+check_fails "the broker refuses an unsigned policy" "$FLAGPOST_BIN/flagpost-broker" \
+    --identity "$T/id-broker" --ca "$PP_BUNDLE" --policy "$T/unsigned.yaml" \
+    --data "$T/never" --bind tcp://127.0.0.1:1
+check_grep "and says why" "unsigned.yaml" "$T/last.err"
+cp "$PP_POLICY" "$T/altered.yaml"; cp "$PP_POLICY.sig" "$T/altered.yaml.sig"
+sed -i 's/^version: .*/version: "tampered"/' "$T/altered.yaml"
+check_fails "an agent refuses an altered policy" "$FLAGPOST_BIN/flagpost-agent" \
+    --identity "$T/id-met-police" --ca "$PP_BUNDLE" --policy "$T/altered.yaml" \
+    --data "$T/never2" --broker tcp://127.0.0.1:1 --socket "ipc://$T/never.sock"
+check_grep "naming the policy file" "altered.yaml" "$T/last.err"
+
 check "broker starts" pp_start_broker
 check "police agent starts" pp_start_agent met-police
 check "housing agent starts" pp_start_agent housing-hf

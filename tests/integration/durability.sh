@@ -47,6 +47,16 @@ check_eq "the outbox holds them" "$(outbox_pending)" 5
 check "broker returns" pp_start_broker
 check "the outbox drains" wait_output 30 0 outbox_pending
 for a in $RECIPIENTS; do check "$a catches up" wait_output 30 5 stored $a; done
+# An agent restarted with flags still in its outbox resumes sending them.
+stop_pid "$PP_BROKER_PID" TERM
+for i in 6 7 8; do flag_json $((900000 + i)) | pp_fp met-police publish - >>"$T/away.out"; done
+check_eq "three more wait in the outbox" "$(outbox_pending)" 3
+stop_pid "$PP_PID_met_police" KILL
+check "the publishing agent restarts" pp_start_agent met-police --publish-wait 0
+check_eq "its outbox survived the kill" "$(outbox_pending)" 3
+check "broker returns again" pp_start_broker
+check "the restarted agent resumes sending" wait_output 30 0 outbox_pending
+for a in $RECIPIENTS; do check "$a catches up again" wait_output 30 8 stored $a; done
 MSG=$(jq -r .message_id "$T/away.out" | head -1)
 check_eq "the decisions are retrievable later by message id" \
     "$(pp_fp met-police result "$MSG" | jq -r '.decisions[] | select(.recipient=="housing-hf") | .decision')" allowed
@@ -81,7 +91,7 @@ T_PIDS+=("$PP_BROKER_PID")
 check "the broker was killed at least 5 times" test "$(cat "$T/kills")" -ge 5
 check_eq "every publish was accepted by the agent" "$(jq -r .flag_id "$T/stream.out" | sort -u | wc -l)" "$STREAM"
 check "the outbox drains after the crashes" wait_output 120 0 outbox_pending
-TOTAL=$((STREAM + 5))
+TOTAL=$((STREAM + 8))
 for a in $RECIPIENTS; do check "$a holds every flag" wait_output 120 "$TOTAL" stored $a; done
 
 jq -r .flag_id "$T/away.out" "$T/stream.out" | sort >"$T/accepted.ids"

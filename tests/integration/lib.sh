@@ -118,3 +118,25 @@ wait_output() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# browser_render HTML PNG: open HTML in headless Chromium (Debian's
+# package), save a screenshot, and fail if the page logged anything to the
+# console or tried the network.  The screenshot is also kept as a test
+# artifact under build/artifacts/.
+browser_render() {
+    local html=$1 png=$2 log
+    log="$T/chromium-$(basename "$png").log"
+    command -v chromium >/dev/null || { echo "#   chromium is not installed (scripts/install-deps)"; return 1; }
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$T/chromium-profile" --enable-logging=stderr --v=0 \
+        --window-size=1280,4000 --screenshot="$png" "file://$html" >"$log" 2>&1 || return 1
+    if grep -Eq 'CONSOLE|Uncaught|net::ERR|Failed to load resource' "$log"; then
+        grep -E 'CONSOLE|Uncaught|net::ERR|Failed to load resource' "$log" | head -5 | sed 's/^/#   /'
+        return 1
+    fi
+    [ -s "$png" ] || return 1
+    local artifacts
+    artifacts="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/artifacts"
+    mkdir -p "$artifacts" && cp "$png" "$artifacts/"
+}

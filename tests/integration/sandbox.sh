@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The systemd units' sandbox holds for the real programs.  systemd is not
+# PID 1 where the tests run, so the programs cannot run under the units'
+# own seccomp filter; instead broker and agents run under strace through a
+# day's work (connect, publish through the socket and the spool, deliver,
+# look up, a SIGHUP reload, a broker restart and reconnect, clean shutdown), and
+# scripts/check-syscalls checks every system call, socket family, mapping
+# and /proc access against the rules in packaging/*.service, expanded by
+# systemd-analyze from the same tables systemd compiles the filter from.
+#
+# Sanitizer runtimes make system calls of their own that a deployed build
+# never makes, so under a sanitized build the plain build beside it is
+# checked (build/bin; `make test` builds both).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/partnership.sh"
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+REAL_BIN=$FLAGPOST_BIN
+if [ -n "${FLAGPOST_SANITIZED:-}" ]; then
+    REAL_BIN=$(cd "$FLAGPOST_BIN/../.." && pwd)/bin
+fi
+check "the programs to check are built" test -x "$REAL_BIN/flagpost-broker" -a \
+    -x "$REAL_BIN/flagpost-agent"
+check "strace is installed (scripts/install-deps)" command -v strace
+check "systemd-analyze is installed" command -v systemd-analyze
+
+# The units' rules, read from the units themselves.
+unit() { echo "$ROOT/packaging/flagpost-$1.service"; }
+allow_of() { sed -n 's/^SystemCallFilter=\([^~].*\)/\1/p' "$(unit "$1")" | tr '\n' ' '; }
+deny_of() { sed -n 's/^SystemCallFilter=~//p' "$(unit "$1")" | tr '\n' ' '; }
+families_of() {
+    sed -n 's/^RestrictAddressFamilies=//p' "$(unit "$1")" | tr -s ' \n' ',' | sed 's/,$//'
+}
+for u in broker agent; do
+    check_eq "the $u unit filters to @system-service" "$(allow_of $u)" "@system-service "
+    check_grep "the $u unit has MemoryDenyWriteExecute" '^MemoryDenyWriteExecute=yes' "$(unit $u)"
+    check_grep "the $u unit has ProcSubset=pid" '^ProcSubset=pid' "$(unit $u)"
+done
+check_no_grep "the agent needs no netlink" AF_NETLINK "$(unit agent)"
+
+# Wrappers that run the programs under strace, one trace file per start.
+mkdir -p "$T/wrap"
+for p in flagpost-broker flagpost-agent; do
+    cat >"$T/wrap/$p" <<EOF
+#!/bin/sh
+exec strace -f -qq -o "$T/trace-$p-\$\$" "$REAL_BIN/$p" "\$@"
+EOF
+    chmod +x "$T/wrap/$p"
+done
+FLAGPOST_BIN=$T/wrap
+
+# Stop the traced program (strace's child) cleanly, then strace.
+stop_traced() {   # STRACE-PID
+    local child
+    for child in $(ps -o pid= --ppid "$1"); do kill -TERM "$child" 2>/dev/null; done
+    for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    wait "$1" 2>/dev/null
+    return 0
+}
+
+check "partnership set up" pp_setup met-police housing-hf
+check "broker starts traced" pp_start_broker
+check "police agent starts traced" pp_start_agent met-police --spool "$T/spool-police"
+check "housing agent starts traced" pp_start_agent housing-hf --spool "$T/spool-housing"
+check "police connects" pp_wait_connected met-police
+check "housing connects" pp_wait_connected housing-hf
+
+FLAG='{"category": "da_victim", "purpose": "safeguarding",
+ "lawful_basis": "public_task_safeguarding", "consent": "not_sought_unsafe",
+ "consent_reason": "unsafe", "risk": "high",
+ "subject": {"role": "victim", "nhs": "9434765919"}, "recipients": ["housing-hf"],
+ "fields": {"risk_summary": "traced"}}'
+echo "$FLAG" | pp_fp met-police publish - >"$T/publish.out"
+check_grep "a flag is published" '"status": "accepted"' "$T/publish.out"
+echo "$FLAG" >"$T/spool-police/in/spooled.json"
+check "a spooled flag is published" wait_until 15 test -f "$T/spool-police/done/spooled.result.json"
+check "housing receives both" wait_until 15 bash -c \
+    "[ \$(ls '$T/spool-housing/received' | grep -c 'json$') -ge 2 ]"
+check "housing looks the subject up" bash -c \
+    "'$FP' --agent '$(pp_agent housing-hf)' lookup --nhs 9434765919 | grep -q flag_id"
+pp_fp housing-hf inbox >/dev/null
+pp_fp met-police status >/dev/null
+
+# systemctl reload: SIGHUP re-reads bundle, revocations and policy.
+hup_traced() {   # STRACE-PID
+    local child
+    for child in $(ps -o pid= --ppid "$1"); do kill -HUP "$child" 2>/dev/null; done
+}
+hup_traced "$PP_BROKER_PID"
+hup_traced "$PP_PID_met_police"
+check "the broker reloads on SIGHUP" wait_until 10 grep -q reloaded "$T/broker.log"
+check "the agent reloads on SIGHUP" wait_until 10 grep -q reloaded "$T/agent-met-police.log"
+check_no_grep "the broker reload did not fail" "reload-failed" "$T/broker.log"
+check_no_grep "the agent reload did not fail" "reload-failed" "$T/agent-met-police.log"
+
+# A broker restart: clean shutdown, start, the agents reconnect and resend.
+stop_traced "$PP_BROKER_PID"
+echo "$FLAG" | pp_fp met-police publish - >/dev/null
+mv "$T/broker.log" "$T/broker-first.log"
+check "broker restarts traced" pp_start_broker
+check "police sends what waited" wait_until 20 bash -c \
+    "'$FP' audit list --data '$PP_BROKER_DATA' --format jsonl --event disclosure | wc -l | grep -qx 3"
+sleep 1
+stop_traced "$PP_BROKER_PID"
+stop_traced "$PP_PID_met_police"
+stop_traced "$PP_PID_housing_hf"
+
+check "traces were written" test -n "$(ls "$T" | grep '^trace-')"
+check_eq "both broker runs were traced" "$(ls "$T" | grep -c '^trace-flagpost-broker-')" 2
+for u in broker agent; do
+    if "$ROOT/scripts/check-syscalls" --allow "$(allow_of $u)" --deny "$(deny_of $u)" \
+        --families "$(families_of $u)" --proc-pid-only "$T"/trace-flagpost-$u-* \
+        >"$T/check-$u.out" 2>&1; then
+        ok "the $u stays inside its unit's sandbox"
+    else
+        not_ok "the $u stays inside its unit's sandbox"
+        sed 's/^/#   /' "$T/check-$u.out" | head -30
+    fi
+done
+# The checker itself must be able to fail.
+printf '123 reboot(LINUX_REBOOT_MAGIC1) = -1 EPERM\n123 socket(AF_NETLINK, SOCK_RAW, 0) = 3\n' \
+    >"$T/bad.trace"
+check_fails "the checker reports a forbidden call and family" "$ROOT/scripts/check-syscalls" \
+    --allow "$(allow_of agent)" --deny "$(deny_of agent)" --families "$(families_of agent)" \
+    "$T/bad.trace"
+check_grep "naming the call" "system call reboot" "$T/last.out"
+check_grep "and the family" "address family AF_NETLINK" "$T/last.out"
