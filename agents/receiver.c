@@ -15,11 +15,8 @@
 #include "envelope.h"
 #include "keyring.h"
 #include "flagpost.pb-c.h"
-<<<<<<< HEAD
 #include "marac.h"
-=======
 #include "spool.h"
->>>>>>> main
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */

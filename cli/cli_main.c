@@ -91,17 +91,14 @@ int main(int argc, char **argv)
         return cmd_policy(sub_argc, sub_argv);
     if (strcmp(command, "audit") == 0)
         return cmd_audit(sub_argc, sub_argv);
-<<<<<<< HEAD
     if (strcmp(command, "marac") == 0)
         return cmd_marac(endpoint, sub_argc, sub_argv);
-=======
     if (strcmp(command, "broker-status") == 0)
         return cmd_broker_status(sub_argc, sub_argv);
     if (strcmp(command, "backup") == 0)
         return cmd_backup(sub_argc, sub_argv);
     if (strcmp(command, "restore") == 0)
         return cmd_restore(sub_argc, sub_argv);
->>>>>>> main
     if (strcmp(command, "help") == 0) {
         usage(stdout);
         return CLI_OK;
