@@ -77,7 +77,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all test test-fast demo bench fuzz install clean deps
-all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS)
+all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 deps: $(BUILD)/.deps-ok
 $(BUILD)/.deps-ok: scripts/check-deps

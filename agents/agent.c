@@ -21,6 +21,7 @@
 #include "marac.h"
 #include "outbox.h"
 #include "receiver.h"
+#include "view_writer.h"
 #include "spool.h"
 #include "witness.h"
 
@@ -143,6 +144,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
+    a->views = view_writer_start(a);   /* NULL: views are recorded inline */
     if ((rc = witness_open(a, &a->witness, err)) != FP_OK)
         return rc;
     a->zmq = zmq_ctx_new();
@@ -156,6 +158,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
 
 void agent_close(agent *a)
 {
+    view_writer_stop(a->views);   /* commits what is still queued */
     disconnect_broker(a);
     if (a->api)
         zmq_close(a->api);
@@ -249,7 +252,8 @@ static void handle_broker(agent *a)
 {
     Flagpost__ToAgent *msgs[DRAIN_MAX];
     Flagpost__ToAgent *batch[RECEIVER_MAX_BATCH];
-    size_t nmsg = 0, ndel = 0;
+    Flagpost__PublishResult *results[OUTBOX_MAX_RESULTS];
+    size_t nmsg = 0, ndel = 0, nres = 0;
     while (nmsg < DRAIN_MAX && ndel < RECEIVER_MAX_BATCH) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -273,7 +277,8 @@ static void handle_broker(agent *a)
             batch[ndel++] = msg;
             break;
         case FLAGPOST__TO_AGENT__KIND_PUBLISH_RESULT:
-            outbox_handle_result(a, msg->publish_result);
+            if (nres < OUTBOX_MAX_RESULTS)   /* DRAIN_MAX keeps it so; a lost one is resent */
+                results[nres++] = msg->publish_result;
             break;
         case FLAGPOST__TO_AGENT__KIND_CHECKPOINT:
             witness_on_checkpoint(a, msg->checkpoint);
@@ -285,6 +290,7 @@ static void handle_broker(agent *a)
             break;
         }
     }
+    outbox_handle_results(a, results, nres);
     receiver_handle_batch(a, batch, ndel);
     for (size_t i = 0; i < nmsg; i++)
         flagpost__to_agent__free_unpacked(msgs[i], NULL);
@@ -315,6 +321,8 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
+    if (a->views != NULL)
+        view_writer_collect(a->views);
     spool_poll(a, now);
     witness_tick(a, now);
     marac_run_timers(a, now);

@@ -4,7 +4,9 @@
  * systems on a local socket.
  *
  * One thread, one event loop (agent_run): it polls the broker connection
- * and the local socket, and runs timers for heartbeats and resends.  A flag
+ * and the local socket, and runs timers for heartbeats and resends.  (The
+ * one other thread, view_writer, only commits the view records lookups
+ * cause, so a lookup never waits behind another's fsync.)  A flag
  * moves through the agent in one direction per path:
  *   publishing:  local_api -> flag_json -> publisher (policy, pseudonyms,
  *                seal) -> agent_store outbox (commit) -> outbox (sign, send)
@@ -78,6 +80,7 @@ typedef struct agent {
     void *monitor;                  /* PAIR: broker socket events */
     agent_waiter waiters[AGENT_MAX_WAITERS];
     outbox_tracker *tracker;
+    struct view_writer *views;      /* commits lookup views off the loop (view_writer.h) */
     witness *witness;
     int64_t last_heard_ms;          /* last message from the broker */
     int64_t next_hello_ms;

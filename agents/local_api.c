@@ -448,13 +448,83 @@ static void dispatch(agent *a, const request *r)
         json_decref(req);
 }
 
+/* ---------------------------------------------------------------- group commit */
+
+/* New flags that arrived together are accepted with one commit (one
+ * fsync) between them; anything else first flushes them, so requests are
+ * still answered in the order they came. */
+#define API_DRAIN 64
+
+typedef struct publish_batch {
+    request r[API_DRAIN];
+    flag_request fr[API_DRAIN];
+    size_t n;
+} publish_batch;
+
+/* Take r into the batch if it is a well-formed publish of a new flag. */
+static bool batch_take(publish_batch *pb, request *r)
+{
+    json_t *req = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+    const char *op = json_is_object(req) ? opt_text(req, "op") : NULL;
+    bool taken = false;
+    if (op != NULL && strcmp(op, "publish") == 0 && pb->n < API_DRAIN &&
+        flag_json_from_object(json_object_get(req, "flag"), &pb->fr[pb->n], NULL) == FP_OK) {
+        if (pb->fr[pb->n].action == FLAG_ACTION_PUBLISH) {
+            pb->r[pb->n++] = *r;
+            taken = true;
+        } else {
+            flag_request_free(&pb->fr[pb->n]);
+        }
+    }
+    if (req != NULL)
+        json_decref(req);
+    return taken;
+}
+
+static void batch_flush(agent *a, publish_batch *pb)
+{
+    if (pb->n == 0)
+        return;
+    const flag_request *reqs[API_DRAIN];
+    Flagpost__OutboxRecord *recs[API_DRAIN];
+    int status[API_DRAIN];
+    fp_error errs[API_DRAIN];
+    for (size_t i = 0; i < pb->n; i++)
+        reqs[i] = &pb->fr[i];
+    publisher_accept_batch(a, reqs, pb->n, recs, status, errs);
+    for (size_t i = 0; i < pb->n; i++) {
+        if (status[i] != FP_OK) {
+            send_reply(a, pb->r[i].route, pb->r[i].route_len, error_json(&errs[i]));
+        } else {
+            a->stats_published++;
+            char hex[33];
+            envelope_id_hex(recs[i]->message_id.data, 16, hex);
+            log_event(&a->log, LOG_INFO, "flag-accepted", "message=%s recipients=%zu", hex,
+                      recs[i]->n_parts);
+            send_and_answer(a, &pb->r[i], recs[i]);
+            flagpost__outbox_record__free_unpacked(recs[i], NULL);
+        }
+        flag_request_free(&pb->fr[i]);
+        free(pb->r[i].body);
+    }
+    pb->n = 0;
+}
+
 void local_api_handle(agent *a)
 {
-    for (int i = 0; i < 64; i++) {
+    publish_batch *pb = calloc(1, sizeof *pb);
+    for (int i = 0; i < API_DRAIN; i++) {
         request r;
         if (read_request(a->api, &r) != 0)
-            return;
+            break;
+        if (pb != NULL && batch_take(pb, &r))
+            continue;
+        if (pb != NULL)
+            batch_flush(a, pb);
         dispatch(a, &r);
         free(r.body);
     }
+    if (pb != NULL)
+        batch_flush(a, pb);
+    free(pb);
 }

@@ -198,59 +198,94 @@ static Flagpost__OutboxState state_for(Flagpost__ResultStatus status)
                : FLAGPOST__OUTBOX_STATE__OUTBOX_REFUSED;
 }
 
-static int settle(agent *a, const Flagpost__PublishResult *res, fp_error *err)
+/* One answer staged in the batch transaction; *rec is set (caller frees)
+ * when the record was pending and now carries the answer. */
+static int settle_stage(agent *a, MDB_txn *txn, const Flagpost__PublishResult *res,
+                        Flagpost__OutboxRecord **rec, fp_error *err)
 {
-    MDB_txn *txn;
-    int rc = agent_store_begin(a->store, true, &txn, err);
-    if (rc != FP_OK)
-        return rc;
-    Flagpost__OutboxRecord *rec = NULL;
-    rc = agent_store_outbox_get(a->store, txn, res->message_id.data, &rec, err);
-    if (rc != FP_OK || rec->state != FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING) {
+    *rec = NULL;
+    Flagpost__OutboxRecord *r = NULL;
+    int rc = agent_store_outbox_get(a->store, txn, res->message_id.data, &r, err);
+    if (rc != FP_OK || r->state != FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING) {
         /* Unknown, or already settled by an earlier answer: nothing to do. */
-        if (rec != NULL)
-            flagpost__outbox_record__free_unpacked(rec, NULL);
-        agent_store_abort(txn);
+        if (r != NULL)
+            flagpost__outbox_record__free_unpacked(r, NULL);
         return FP_OK;
     }
-    /* Swap in the broker's answer; the unpacked record owns the old one. */
-    Flagpost__PublishResult *old = rec->result;
-    Flagpost__OutboxState old_state = rec->state;
-    rec->result = (Flagpost__PublishResult *)(uintptr_t)res;
-    rec->state = state_for(res->status);
-    rc = agent_store_outbox_put(a->store, txn, rec, err);
-    if (rc == FP_OK)
-        rc = agent_store_commit(txn, err);
-    else
-        agent_store_abort(txn);
-    if (rc == FP_OK)
-        local_api_publish_settled(a, rec);
-    rec->result = old;
-    rec->state = old_state;
-    flagpost__outbox_record__free_unpacked(rec, NULL);
-    return rc;
+    /* Swap in the broker's answer; the unpacked record owns the old one,
+     * which settle_release puts back before freeing. */
+    Flagpost__PublishResult *old = r->result;
+    r->result = (Flagpost__PublishResult *)(uintptr_t)res;
+    r->state = state_for(res->status);
+    rc = agent_store_outbox_put(a->store, txn, r, err);
+    r->result = old;
+    if (rc != FP_OK) {
+        flagpost__outbox_record__free_unpacked(r, NULL);
+        return rc;
+    }
+    *rec = r;
+    return FP_OK;
 }
 
-void outbox_handle_result(agent *a, const Flagpost__PublishResult *res)
+static bool settles(const Flagpost__PublishResult *res)
 {
-    if (res->message_id.len != 16)
-        return;
+    return res->message_id.len == 16 && res->status != FLAGPOST__RESULT_STATUS__RESULT_RETRY;
+}
+
+/* After the commit: wake the callers, forget the send times. */
+static void settled(agent *a, const Flagpost__PublishResult *res, Flagpost__OutboxRecord *rec)
+{
     char hex[33];
     envelope_id_hex(res->message_id.data, 16, hex);
-    if (res->status == FLAGPOST__RESULT_STATUS__RESULT_RETRY) {
-        log_event(&a->log, LOG_WARN, "publish-retry", "message=%s reason=\"%s\"", hex,
-                  res->error);
-        return;   /* stays pending; the resend timer tries again */
-    }
-    fp_error err;
-    if (settle(a, res, &err) != FP_OK) {
-        log_event(&a->log, LOG_ERROR, "outbox-write-failed", "message=%s error=\"%s\"", hex,
-                  err.message);
-        return;
+    if (rec != NULL) {
+        Flagpost__PublishResult *old = rec->result;
+        rec->result = (Flagpost__PublishResult *)(uintptr_t)res;
+        local_api_publish_settled(a, rec);
+        rec->result = old;
     }
     tracker_forget(a->tracker, res->message_id.data);
     log_event(&a->log, LOG_DEBUG, "publish-settled", "message=%s status=%s", hex,
               res->status == FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED ? "accepted" : "refused");
+}
+
+void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t n)
+{
+    Flagpost__OutboxRecord *recs[OUTBOX_MAX_RESULTS] = {0};
+    if (n > OUTBOX_MAX_RESULTS)
+        n = OUTBOX_MAX_RESULTS;
+    size_t todo = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i]->message_id.len == 16 &&
+            res[i]->status == FLAGPOST__RESULT_STATUS__RESULT_RETRY) {
+            char hex[33];
+            envelope_id_hex(res[i]->message_id.data, 16, hex);
+            log_event(&a->log, LOG_WARN, "publish-retry", "message=%s reason=\"%s\"", hex,
+                      res[i]->error);   /* stays pending; the resend timer tries again */
+        }
+        todo += settles(res[i]);
+    }
+    if (todo == 0)
+        return;
+    /* Every answer of the batch in one transaction: one fsync, not one each. */
+    fp_error err;
+    MDB_txn *txn;
+    int rc = agent_store_begin(a->store, true, &txn, &err);
+    for (size_t i = 0; rc == FP_OK && i < n; i++)
+        if (settles(res[i]))
+            rc = settle_stage(a, txn, res[i], &recs[i], &err);
+    if (rc == FP_OK)
+        rc = agent_store_commit(txn, &err);
+    else if (txn != NULL)
+        agent_store_abort(txn);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == FP_OK && settles(res[i]))
+            settled(a, res[i], recs[i]);
+        if (recs[i] != NULL)
+            flagpost__outbox_record__free_unpacked(recs[i], NULL);
+    }
+    if (rc != FP_OK)   /* nothing settled: the records stay pending and are resent */
+        log_event(&a->log, LOG_ERROR, "outbox-write-failed", "answers=%zu error=\"%s\"", todo,
+                  err.message);
 }
 
 /* ---------------------------------------------------------------- resends */

@@ -30,8 +30,11 @@ int outbox_read(agent *a, const unsigned char id[16], Flagpost__OutboxRecord **o
  * connected (the record stays pending and is resent later). */
 int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err);
 
-/* Record the broker's answer and wake any caller waiting on it. */
-void outbox_handle_result(agent *a, const Flagpost__PublishResult *res);
+/* Record the broker's answers (all in one transaction, so a burst of
+ * answers costs one fsync) and wake any caller waiting on them.  A RETRY
+ * answer leaves its record pending.  At most OUTBOX_MAX_RESULTS. */
+#define OUTBOX_MAX_RESULTS 512
+void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t n);
 
 /* Resend pending records not sent within the current resend interval. */
 void outbox_resend_due(agent *a, int64_t now_ms);

@@ -305,8 +305,8 @@ static int pack_body(agent *a, const flag_request *req, const build *b, uint8_t 
     return FP_OK;
 }
 
-static int commit_record(agent *a, const flag_request *req, const build *b,
-                         const uint8_t *body, size_t body_len, fp_error *err)
+static int stage_record(agent *a, MDB_txn *txn, const flag_request *req, const build *b,
+                        const uint8_t *body, size_t body_len, fp_error *err)
 {
     char *withheld[FLAG_MAX_RECIPIENTS * 2][FLAG_MAX_FIELDS];
     Flagpost__OutboxRecord rec = FLAGPOST__OUTBOX_RECORD__INIT;
@@ -334,11 +334,7 @@ static int commit_record(agent *a, const flag_request *req, const build *b,
     rec.sender_decisions = decision_ptrs;
     rec.n_sender_decisions = b->plan_count;
 
-    MDB_txn *txn;
-    int rc = agent_store_begin(a->store, true, &txn, err);
-    if (rc != FP_OK)
-        return rc;
-    rc = agent_store_outbox_put(a->store, txn, &rec, err);
+    int rc = agent_store_outbox_put(a->store, txn, &rec, err);
     Flagpost__PublishedFlag pf = FLAGPOST__PUBLISHED_FLAG__INIT;
     pf.version = b->version;
     pf.last_message_id = rec.message_id;
@@ -349,11 +345,7 @@ static int commit_record(agent *a, const flag_request *req, const build *b,
         rc = agent_store_published_put(a->store, txn, b->flag_id, &pf, err);
     if (rc == FP_OK)
         rc = marac_on_publish(a, txn, &rec, err);
-    if (rc != FP_OK) {
-        agent_store_abort(txn);
-        return rc;
-    }
-    return agent_store_commit(txn, err);
+    return rc;
 }
 
 /* An update names one of this agency's own active flags, of the same
@@ -361,7 +353,7 @@ static int commit_record(agent *a, const flag_request *req, const build *b,
 static int follow_on(agent *a, const flag_request *req, build *b, fp_error *err)
 {
     if (req->action == FLAG_ACTION_PUBLISH) {
-        randombytes_buf(b->flag_id, sizeof b->flag_id);
+        envelope_new_id(b->flag_id);
         b->version = 1;
         b->lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH;
         return FP_OK;
@@ -395,19 +387,15 @@ static int follow_on(agent *a, const flag_request *req, build *b, fp_error *err)
     return rc;
 }
 
-int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord **out,
-                     fp_error *err)
+/* Everything but the write: validation, pseudonyms, policy, sealing, the
+ * signed body.  Nothing here touches the store except to read. */
+static int prepare(agent *a, const flag_request *req, build *b, uint8_t **body, size_t *len,
+                   fp_error *err)
 {
-    *out = NULL;
     if (a->id.linkage_key == NULL)
         return fp_error_set(err, FP_ERR_INTERNAL,
                             "this identity has no linkage key, so it cannot name subjects");
-    build *b = calloc(1, sizeof *b);
-    if (b == NULL)
-        return fp_error_set(err, FP_ERR_IO, "out of memory");
     envelope_new_id(b->message_id);
-    uint8_t *body = NULL;
-    size_t body_len = 0;
     int rc = follow_on(a, req, b, err);
     if (rc == FP_OK)
         rc = validate_names(a, req, err);
@@ -423,15 +411,61 @@ int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord *
         if (b->plans[i].decision.allowed)
             rc = seal_part(a, req, b, &b->plans[i], err);
     if (rc == FP_OK)
-        rc = pack_body(a, req, b, &body, &body_len, err);
-    if (rc == FP_OK)
-        rc = commit_record(a, req, b, body, body_len, err);
-    if (rc == FP_OK)
-        rc = outbox_read(a, b->message_id, out, err);
-    free(body);
-    build_release(b);
-    free(b);
+        rc = pack_body(a, req, b, body, len, err);
     return rc;
+}
+
+int publisher_accept_batch(agent *a, const flag_request *const *reqs, size_t n,
+                           Flagpost__OutboxRecord **out, int *status, fp_error *errs)
+{
+    build *b = calloc(n ? n : 1, sizeof *b);
+    uint8_t **body = calloc(n ? n : 1, sizeof *body);
+    size_t *len = calloc(n ? n : 1, sizeof *len);
+    if (b == NULL || body == NULL || len == NULL) {
+        free(b);
+        free(body);
+        free(len);
+        for (size_t i = 0; i < n; i++)
+            status[i] = fp_error_set(&errs[i], FP_ERR_IO, "out of memory");
+        return FP_ERR_IO;
+    }
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        status[i] = prepare(a, reqs[i], &b[i], &body[i], &len[i], &errs[i]);
+        ready += status[i] == FP_OK;
+    }
+    /* One transaction, one fsync, for every flag that is ready. */
+    fp_error werr;
+    MDB_txn *txn = NULL;
+    int rc = ready ? agent_store_begin(a->store, true, &txn, &werr) : FP_OK;
+    for (size_t i = 0; rc == FP_OK && i < n; i++)
+        if (status[i] == FP_OK)
+            rc = stage_record(a, txn, reqs[i], &b[i], body[i], len[i], &werr);
+    if (txn != NULL)
+        rc = rc == FP_OK ? agent_store_commit(txn, &werr) : (agent_store_abort(txn), rc);
+    for (size_t i = 0; i < n; i++) {
+        if (status[i] == FP_OK && rc != FP_OK) {   /* nothing of the batch was stored */
+            errs[i] = werr;
+            status[i] = rc;
+        }
+        if (status[i] == FP_OK)
+            status[i] = outbox_read(a, b[i].message_id, &out[i], &errs[i]);
+        free(body[i]);
+        build_release(&b[i]);
+    }
+    free(b);
+    free(body);
+    free(len);
+    return rc;
+}
+
+int publisher_accept(agent *a, const flag_request *req, Flagpost__OutboxRecord **out,
+                     fp_error *err)
+{
+    int status;
+    publisher_accept_batch(a, &req, 1, out, &status, err);
+    return status;
 }
 
 /* ---------------------------------------------------------------- withdraw */

@@ -10,7 +10,9 @@
  * grew by is printed as "policy_decide_heap_growth <bytes>" (0: nothing on
  * the hot path allocates).
  *
- *   build/bench/policy_decide [POLICY_FILE]
+ *   build/bench/policy_decide [POLICY_FILE [ITERATIONS]]
+ *
+ * (ITERATIONS, default 20000, only shortens the run for bench/run --smoke.)
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -84,6 +86,9 @@ static size_t heap_in_use(void)
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "policy/examples/tri-borough.yaml";
+    int iterations = argc > 2 ? atoi(argv[2]) : ITERATIONS;
+    if (iterations < 1)
+        iterations = ITERATIONS;
     policy *p = NULL;
     fp_error err = { 0 };
     if (policy_load(&p, path, NULL, &err) != FP_OK) {
@@ -96,13 +101,13 @@ int main(int argc, char **argv)
     size_t heap_before = heap_in_use();
     for (int run = 0; run < RUNS; run++) {
         double t0 = now_ns();
-        for (int i = 0; i < ITERATIONS; i++) {
+        for (int i = 0; i < iterations; i++) {
             for (size_t k = 0; k < MIX; k++) {
                 policy_decide(p, &mix[k], &d);
                 allowed += d.allowed;
             }
         }
-        per_run[run] = (now_ns() - t0) / ((double)ITERATIONS * MIX);
+        per_run[run] = (now_ns() - t0) / ((double)iterations * MIX);
     }
     size_t heap_after = heap_in_use();
     qsort(per_run, RUNS, sizeof per_run[0], cmp_double);
@@ -112,7 +117,7 @@ int main(int argc, char **argv)
     printf("policy_decide_heap_growth %zu\n",
            heap_after > heap_before ? heap_after - heap_before : 0);
     printf("policy_decide_mix %zu requests, %zu allowed per pass\n", MIX,
-           allowed / ((size_t)RUNS * ITERATIONS));
+           allowed / ((size_t)RUNS * (size_t)iterations));
     policy_free(p);
     return 0;
 }

@@ -27,6 +27,8 @@
 #include "envelope.h"
 #include "intake.h"
 #include "lifecycle.h"
+#include "verify.h"
+#include "verify_pool.h"
 #include "zap.h"
 
 #define HOUSEKEEPING_MS 1000
@@ -142,7 +144,8 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
     rc = broker_store_open(&b->store, cfg->data_dir, cfg->map_size, err);
     if (rc != FP_OK)
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
-    if (peers_new(&b->peers) != 0)
+    if (peers_new(&b->peers) != 0 ||
+        (b->vpool = verify_pool_new(verify_pool_default_threads())) == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     if ((rc = audit_policy_load(b, err)) != FP_OK)
         return rc;
@@ -163,6 +166,7 @@ void broker_close(broker *b)
     if (b->zmq)
         zmq_ctx_term(b->zmq);
     peers_free(b->peers);
+    verify_pool_free(b->vpool);
     broker_store_close(b->store);
     policy_free(b->policy);
     trust_store_free(b->trust);
@@ -317,6 +321,22 @@ static void answer_batch(broker *b, inbound *in, size_t n, bool intake_committed
     }
 }
 
+/* Every signature in the batch, checked on all cores before staging
+ * (which then only looks the answers up: verify.c, verify_pool.h). */
+static void verify_batch_signatures(broker *b, const inbound *in, size_t n)
+{
+    int64_t now = envelope_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].msg == NULL || in[i].agency[0] == '\0')
+            continue;
+        if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH)
+            verify_prepare(b, in[i].agency, in[i].msg->publish->signed_, now);
+        else if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_EVENT)
+            verify_prepare(b, in[i].agency, in[i].msg->event, now);
+    }
+    verify_pool_run(b->vpool);
+}
+
 static void process_batch(broker *b)
 {
     inbound *in = calloc(b->cfg.batch_max, sizeof *in);
@@ -325,6 +345,7 @@ static void process_batch(broker *b)
     size_t n = 0;
     while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0)
         n++;
+    verify_batch_signatures(b, in, n);
     fp_error err;
     int rc = stage_batch(b, in, n, true, &err);
     if (rc == FP_OK) {
@@ -347,6 +368,7 @@ static void process_batch(broker *b)
                                        : "broker storage error; the message was not stored "
                                          "and will be resent");
     }
+    verify_pool_clear(b->vpool);
     for (size_t i = 0; i < n; i++) {
         free(in[i].reply.bytes);
         if (in[i].msg != NULL)

@@ -6,6 +6,7 @@
  * monitor.  A message flows one way through the broker's modules:
  *   zap        admits only keys of valid, unrevoked certificates, and tells
  *              the ROUTER which agency each connection is
+ *   verify_pool checks every signature of a batch in parallel, on all cores
  *   intake     verifies (signature, sender, replay, clock, shape), decides
  *              every recipient under the policy, and stages queue and audit
  *              writes
@@ -54,6 +55,7 @@ typedef struct broker {
     policy *policy;
     broker_store *store;
     peers *peers;
+    struct verify_pool *vpool;     /* signature checks across cores (verify_pool.h) */
     void *zmq;
     void *router;
     void *zap;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "verify_pool.h"
 
 /* During a key rotation an agency has two valid certificates; either's
  * signing key may have signed. */
@@ -19,10 +20,23 @@ static bool signed_by_agency(broker *b, const char *agency, const Flagpost__Sign
             continue;
         if (trust_store_check(b->trust, c, now_s, NULL) != FP_OK)
             continue;
-        if (envelope_verify(se, c->sign_public, NULL) == FP_OK)
+        if (verify_pool_signed(b->vpool, se, c->sign_public))
             return true;
     }
     return false;
+}
+
+void verify_prepare(broker *b, const char *agency, const Flagpost__SignedEnvelope *se,
+                    int64_t now_ms)
+{
+    if (se == NULL || se->envelope.len == 0)
+        return;
+    for (size_t i = 0; i < trust_store_count(b->trust); i++) {
+        const cert_info *c = trust_store_at(b->trust, i);
+        if (strcmp(c->agency_id, agency) == 0 &&
+            trust_store_check(b->trust, c, now_ms / 1000, NULL) == FP_OK)
+            verify_pool_add(b->vpool, se, c->sign_public);
+    }
 }
 
 int verify_envelope(broker *b, const char *agency, const Flagpost__SignedEnvelope *se,

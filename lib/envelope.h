@@ -20,7 +20,8 @@
 #define ENVELOPE_ID_LEN 16
 #define ENVELOPE_DEFAULT_SKEW_MS (300 * 1000)
 
-/* A fresh random message id. */
+/* A fresh id: a millisecond timestamp then 80 random bits (time-ordered,
+ * unguessable).  Used for message ids and flag ids. */
 void envelope_new_id(unsigned char id[ENVELOPE_ID_LEN]);
 
 /* Serialise env and sign it.  out->envelope.data and out->signature.data

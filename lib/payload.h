@@ -9,8 +9,9 @@
  * box_cache in sodium_malloc memory, so sealing a message costs one
  * symmetric encryption rather than a scalar multiplication.
  *
- * Plaintext payloads live only in sodium_malloc buffers and are wiped as
- * soon as they are encrypted or decoded.
+ * Plaintext payloads live only in sodium_malloc buffers (one scratch
+ * buffer per box_cache, reused) and are wiped as soon as they are encrypted
+ * or decoded.  A box_cache belongs to one thread.
  */
 #ifndef FLAGPOST_PAYLOAD_H
 #define FLAGPOST_PAYLOAD_H

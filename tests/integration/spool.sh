@@ -8,6 +8,13 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/partnership.sh"
 
+# drop NAME: standard input becomes $SP/in/NAME the way a case system must
+# write it (a hidden temporary name, then a rename), so the agent never
+# sees it half written.
+drop() {
+    cat >"$SP/in/.drop-$1.tmp" && mv "$SP/in/.drop-$1.tmp" "$SP/in/$1"
+}
+
 SP=$T/spool-police
 SH=$T/spool-housing
 
@@ -53,13 +60,13 @@ check_grep "the log names the spool as the source" "flag-accepted.*source=spool.
     "$T/agent-met-police.log"
 
 # Malformed JSON.
-printf '{"category": "da_victim", "purpose": \n' >"$SP/in/broken.json"
+printf '{"category": "da_victim", "purpose": \n' | drop broken.json
 check "malformed JSON goes to failed/" wait_until 10 test -f "$SP/failed/broken.json"
 check "with a reason beside it" wait_until 5 test -f "$SP/failed/broken.error"
 check_grep "the reason says where the JSON is broken" "line [0-9]+" "$SP/failed/broken.error"
 
 # An invalid NHS number (bad check digit).
-flag_json 9434765918 >"$SP/in/badnhs.json"
+flag_json 9434765918 | drop badnhs.json
 check "an invalid NHS number goes to failed/" wait_until 10 test -f "$SP/failed/badnhs.error"
 check_grep "the reason names subject.nhs" "subject\.nhs" "$SP/failed/badnhs.error"
 check_no_grep "the reason does not repeat the number" "9434765918" "$SP/failed/badnhs.error"
@@ -85,7 +92,7 @@ check "a symbolic link goes to failed/" wait_until 10 test -f "$SP/failed/link.e
 check_grep "the reason says it is a link" "symbolic link" "$SP/failed/link.error"
 
 # The same name again never replaces the earlier file in done/.
-flag_json 9434765919 >"$SP/in/good.json"
+flag_json 9434765919 | drop good.json
 check "a second good.json is kept as good-2.json" wait_until 10 test -f "$SP/done/good-2.json"
 check "with its own answer" wait_until 5 test -f "$SP/done/good-2.result.json"
 check "the first answer is untouched" test -n "$MID" -a "$(jq -r .message_id "$SP/done/good.result.json")" = "$MID"
@@ -104,27 +111,27 @@ check_eq "received files are 0640" "$(stat -c %a "$SH/received/$MID.json")" 640
 # A withdrawal by file, as the local API takes it.
 FID=$(jq -r .flag_id "$SP/done/good.result.json")
 printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error"}\n' "$FID" \
-    >"$SP/in/withdraw-good.json"
+    | drop withdraw-good.json
 check "a withdrawal file is accepted" wait_until 10 test -f "$SP/done/withdraw-good.result.json"
 check "housing sees the flag withdrawn" wait_until 15 bash -c \
     "'$FP' --agent '$(pp_agent housing-hf)' lookup --nhs 9434765919 | jq -r 'select(.flag_id==\"$FID\") | .state' | grep -qx withdrawn"
 check "the withdrawal reaches housing's received/ as a file" wait_until 10 bash -c \
     "grep -l '\"state\": \"withdrawn\"' '$SH'/received/*.json | xargs -r jq -r .flag_id | grep -qx '$FID'"
 printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error"}\n' \
-    00000000000000000000000000000000 >"$SP/in/withdraw-unknown.json"
+    00000000000000000000000000000000 | drop withdraw-unknown.json
 check "withdrawing a flag we never published fails" wait_until 10 \
     test -f "$SP/failed/withdraw-unknown.error"
 check_grep "naming flag_id" "^flag_id" "$SP/failed/withdraw-unknown.error"
 printf '{"action": "withdraw", "flag_id": "%s", "reason": "entered_in_error", "x": 1}\n' \
-    "$FID" >"$SP/in/withdraw-extra.json"
+    "$FID" | drop withdraw-extra.json
 check "a withdrawal with a stray key fails" wait_until 10 test -f "$SP/failed/withdraw-extra.error"
 
 # When a file cannot be moved out of in/, it is hidden there, never
 # published (or judged) again at every look.
 mv "$SP/done" "$SP/done.away" && touch "$SP/done"
 mv "$SP/failed" "$SP/failed.away" && touch "$SP/failed"
-flag_json 9434765919 >"$SP/in/stuck.json"
-printf '{"broken": \n' >"$SP/in/stuck-bad.json"
+flag_json 9434765919 | drop stuck.json
+printf '{"broken": \n' | drop stuck-bad.json
 check "a published file that cannot go to done/ is hidden in in/" wait_until 10 bash -c \
     "ls -A '$SP/in' | grep -q '^\.stuck\.json\.published-[0-9a-f]\{32\}$'"
 check "a failed file that cannot go to failed/ is hidden in in/" wait_until 10 \
@@ -138,7 +145,7 @@ rm -f "$SP/done" "$SP/failed" && mv "$SP/done.away" "$SP/done" && mv "$SP/failed
 
 # After a restart the agent picks up a file dropped while it was down.
 stop_pid "$PP_PID_met_police"
-flag_json 9434765919 >"$SP/in/while-down.json"
+flag_json 9434765919 | drop while-down.json
 check "police agent restarts" pp_start_agent met-police --spool "$SP"
 check "a file dropped while it was down is published" wait_until 10 \
     test -f "$SP/done/while-down.result.json"

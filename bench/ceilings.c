@@ -1,0 +1,264 @@
+/*
+ * bench/ceilings: the raw limits flagpost is built on, measured on this
+ * machine, so every flagpost figure can be read as a fraction of what the
+ * hardware and libraries allow.
+ *
+ *   ceilings verify SECONDS THREADS   Ed25519 verifications per second of a
+ *                                     1 KB message, THREADS in parallel
+ *   ceilings curve SECONDS            1 KB messages per second from a CURVE
+ *                                     DEALER to a CURVE ROUTER over TCP on
+ *                                     127.0.0.1 (both ends in this process,
+ *                                     each with its own ZeroMQ I/O thread)
+ *   ceilings lmdb SECONDS             durable records per second, 1 KB each,
+ *                                     committed 100 per transaction with full
+ *                                     fsync (LMDB's default, as flagpost)
+ *   ceilings commit SECONDS           the latency of one durable commit of one
+ *                                     1 KB record: the floor under any latency
+ *                                     that needs a commit (p50 and p99, ms)
+ *
+ * Each prints one line "NAME VALUE".  Nothing here is flagpost code: these
+ * are the libraries alone, doing the least work the design must pay for.
+ */
+#include <lmdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MSG_BYTES 1024
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+typedef struct verify_job {
+    const unsigned char *pk, *sig, *msg;
+    double until;
+    unsigned long long count;
+    int bad;
+} verify_job;
+
+static void *verify_loop(void *arg)
+{
+    verify_job *j = arg;
+    while (now_s() < j->until) {
+        for (int i = 0; i < 64; i++)
+            j->bad |= crypto_sign_verify_detached(j->sig, j->msg, MSG_BYTES, j->pk) != 0;
+        j->count += 64;
+    }
+    return NULL;
+}
+
+static int bench_verify(double seconds, int threads)
+{
+    unsigned char pk[32], sk[64], sig[64], msg[MSG_BYTES];
+    crypto_sign_keypair(pk, sk);
+    randombytes_buf(msg, sizeof msg);
+    crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
+    verify_job jobs[64];
+    pthread_t tid[64];
+    if (threads < 1 || threads > 64)
+        return 2;
+    double t0 = now_s();
+    for (int i = 0; i < threads; i++) {
+        jobs[i] = (verify_job){.pk = pk, .sig = sig, .msg = msg, .until = t0 + seconds};
+        pthread_create(&tid[i], NULL, verify_loop, &jobs[i]);
+    }
+    unsigned long long total = 0;
+    int bad = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(tid[i], NULL);
+        total += jobs[i].count;
+        bad |= jobs[i].bad;
+    }
+    double t = now_s() - t0;
+    if (bad) {
+        fprintf(stderr, "ceilings: a valid signature failed to verify\n");
+        return 1;
+    }
+    printf("ceiling_ed25519_verify_%dcore %.0f\n", threads, (double)total / t);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- curve */
+
+typedef struct curve_sender {
+    void *sock;
+    double until;
+    unsigned long long sent;
+} curve_sender;
+
+static void *curve_send_loop(void *arg)
+{
+    curve_sender *s = arg;
+    unsigned char buf[MSG_BYTES];
+    memset(buf, 0x5a, sizeof buf);
+    while (now_s() < s->until) {
+        for (int i = 0; i < 256; i++)
+            if (zmq_send(s->sock, buf, sizeof buf, 0) == (int)sizeof buf)
+                s->sent++;
+    }
+    zmq_send(s->sock, "", 0, 0);   /* end marker */
+    return NULL;
+}
+
+static int bench_curve(double seconds)
+{
+    char spub[41], ssec[41], cpub[41], csec[41];
+    if (zmq_curve_keypair(spub, ssec) != 0 || zmq_curve_keypair(cpub, csec) != 0) {
+        fprintf(stderr, "ceilings: this libzmq has no CURVE support\n");
+        return 1;
+    }
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, 2);
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    int one = 1, zero = 0, hwm = 10000;
+    zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, ssec, 40);
+    zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, spub, 40);
+    zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, cpub, 40);
+    zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, csec, 40);
+    zmq_setsockopt(dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+    char ep[64];
+    size_t eplen = sizeof ep;
+    if (zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
+        zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 ||
+        zmq_connect(dealer, ep) != 0) {
+        fprintf(stderr, "ceilings: cannot bind on 127.0.0.1: %s\n", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    /* Handshake first, so the timed part is messages only. */
+    zmq_send(dealer, "x", 1, 0);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    zmq_msg_recv(&m, router, 0);
+    zmq_msg_recv(&m, router, 0);
+    curve_sender s = {.sock = dealer, .until = now_s() + seconds};
+    double t0 = now_s();
+    pthread_t tid;
+    pthread_create(&tid, NULL, curve_send_loop, &s);
+    unsigned long long got = 0;
+    for (;;) {
+        zmq_msg_recv(&m, router, 0);   /* routing id */
+        zmq_msg_recv(&m, router, 0);
+        if (zmq_msg_size(&m) == 0)
+            break;
+        got++;
+    }
+    double t = now_s() - t0;
+    pthread_join(tid, NULL);
+    zmq_msg_close(&m);
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+    printf("ceiling_curve_msgs %.0f\n", (double)got / t);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- lmdb */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_lmdb(double seconds, int per_commit)
+{
+    char dir[] = "/tmp/fp-bench-lmdb.XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    MDB_env *env;
+    MDB_dbi dbi;
+    MDB_txn *txn;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(env, (size_t)8 << 30);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, NULL, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    unsigned char val[MSG_BYTES];
+    memset(val, 0x33, sizeof val);
+    unsigned long long n = 0;
+    size_t nlat = 0, cap = 1 << 16;
+    double *lat = malloc(cap * sizeof *lat);
+    double t0 = now_s(), until = t0 + seconds;
+    while (rc == 0 && lat != NULL && now_s() < until) {
+        double c0 = now_s();
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+        for (int i = 0; rc == 0 && i < per_commit; i++, n++) {
+            unsigned char k[8];
+            for (int b = 0; b < 8; b++)
+                k[b] = (unsigned char)(n >> (56 - 8 * b));   /* big-endian: appends */
+            MDB_val key = {8, k}, v = {sizeof val, val};
+            rc = mdb_put(txn, dbi, &key, &v, 0);
+        }
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        if (nlat < cap)
+            lat[nlat++] = (now_s() - c0) * 1000.0;
+    }
+    double t = now_s() - t0;
+    mdb_env_close(env);
+    char path[96];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+    if (rc != 0 || lat == NULL || nlat == 0) {
+        fprintf(stderr, "ceilings: lmdb: %s\n", rc ? mdb_strerror(rc) : "out of memory");
+        free(lat);
+        return 1;
+    }
+    if (per_commit > 1) {
+        printf("ceiling_lmdb_group_commit %.0f\n", (double)n / t);
+    } else {
+        qsort(lat, nlat, sizeof *lat, cmp_double);
+        printf("floor_lmdb_commit_p50_ms %.3f\n", lat[nlat / 2]);
+        printf("floor_lmdb_commit_p99_ms %.3f\n", lat[(nlat * 99) / 100]);
+    }
+    free(lat);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || sodium_init() < 0) {
+        fprintf(stderr, "usage: ceilings verify SECONDS THREADS | curve SECONDS | lmdb SECONDS | "
+                        "commit SECONDS\n");
+        return 2;
+    }
+    double seconds = atof(argv[2]);
+    if (seconds <= 0)
+        return 2;
+    if (strcmp(argv[1], "verify") == 0)
+        return bench_verify(seconds, argc > 3 ? atoi(argv[3]) : 2);
+    if (strcmp(argv[1], "curve") == 0)
+        return bench_curve(seconds);
+    if (strcmp(argv[1], "lmdb") == 0)
+        return bench_lmdb(seconds, 100);
+    if (strcmp(argv[1], "commit") == 0)
+        return bench_lmdb(seconds, 1);
+    fprintf(stderr, "ceilings: unknown mode %s\n", argv[1]);
+    return 2;
+}
