@@ -18,6 +18,7 @@
 #include "envelope.h"
 #include "keyring.h"
 #include "local_api.h"
+#include "marac.h"
 #include "outbox.h"
 #include "receiver.h"
 #include "view_writer.h"
@@ -84,14 +85,19 @@ static int connect_broker(agent *a, fp_error *err)
     return FP_OK;
 }
 
+/* Stop the monitor before closing its reader: libzmq's I/O thread sends
+ * monitor events with a blocking send while holding the monitor lock, so
+ * an event raised after the reader is gone would block it forever, and
+ * zmq_socket_monitor(NULL) would then wait on that lock (seen as a hang at
+ * shutdown). */
 static void disconnect_broker(agent *a)
 {
+    if (a->broker)
+        zmq_socket_monitor(a->broker, NULL, 0);
     if (a->monitor)
         zmq_close(a->monitor);
-    if (a->broker) {
-        zmq_socket_monitor(a->broker, NULL, 0);
+    if (a->broker)
         zmq_close(a->broker);
-    }
     a->monitor = a->broker = NULL;
     a->broker_up = false;
 }
@@ -153,12 +159,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
 void agent_close(agent *a)
 {
     view_writer_stop(a->views);   /* commits what is still queued */
-    if (a->monitor)
-        zmq_close(a->monitor);
-    if (a->broker) {
-        zmq_socket_monitor(a->broker, NULL, 0);
-        zmq_close(a->broker);
-    }
+    disconnect_broker(a);
     if (a->api)
         zmq_close(a->api);
     if (a->zmq)
@@ -324,6 +325,7 @@ static void run_timers(agent *a, int64_t now)
         view_writer_collect(a->views);
     spool_poll(a, now);
     witness_tick(a, now);
+    marac_run_timers(a, now);
 }
 
 /* ---------------------------------------------------------------- reload */

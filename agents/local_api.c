@@ -18,6 +18,7 @@
 #include "envelope.h"
 #include "flag_json.h"
 #include "lookup.h"
+#include "marac.h"
 #include "outbox.h"
 #include "acknowledge.h"
 #include "publisher.h"
@@ -437,6 +438,8 @@ static void dispatch(agent *a, const request *r)
         op_record(a, r, req, false);
     } else if (strcmp(op, "notices") == 0) {
         op_notices(a, r, req);
+    } else if (strncmp(op, "marac_", 6) == 0) {
+        send_reply(a, r->route, r->route_len, marac_api(a, op, req));
     } else {
         fp_error_set(&err, FP_ERR_INPUT, "op: unknown operation '%.40s'", op);
         send_reply(a, r->route, r->route_len, error_json(&err));

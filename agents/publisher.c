@@ -16,6 +16,7 @@
 
 #include "cert.h"
 #include "envelope.h"
+#include "marac.h"
 #include "outbox.h"
 
 /* One recipient's decision and, if allowed, its sealed part. */
@@ -342,6 +343,8 @@ static int stage_record(agent *a, MDB_txn *txn, const flag_request *req, const b
     pf.published_ms = rec.accepted_ms;
     if (rc == FP_OK)
         rc = agent_store_published_put(a->store, txn, b->flag_id, &pf, err);
+    if (rc == FP_OK)
+        rc = marac_on_publish(a, txn, &rec, err);
     return rc;
 }
 

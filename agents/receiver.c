@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "keyring.h"
 #include "flagpost.pb-c.h"
+#include "marac.h"
 #include "spool.h"
 
 typedef enum verdict_action {
@@ -219,6 +220,8 @@ static int store_one(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const 
     f.message_id = d->env->message_id;
     f.category = d->body->category;
     int rc = agent_store_flag_put(a->store, txn, &f, d->body, err);
+    if (rc == FP_OK)
+        rc = marac_on_flag(a, txn, d->body, &f, err);
     free(signed_bytes);
     return rc;
 }
@@ -348,6 +351,8 @@ static void handle_notice(agent *a, MDB_txn *txn, const Flagpost__Notice *n,
         }
     }
     if (!*failed && agent_store_notice_put(a->store, txn, n, &err) != FP_OK)
+        *failed = 1;
+    if (!*failed && marac_on_notice(a, txn, n, &err) != FP_OK)
         *failed = 1;
     log_event(&a->log, strcmp(n->kind, "escalation") == 0 ? LOG_WARN : LOG_INFO, "notice",
               "kind=%s agency=%s category=%s", n->kind, n->agency, n->category);

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "intake.h"
 #include "lifecycle.h"
+#include "marac_events.h"
 #include "verify.h"
 
 static const Flagpost__RecipientState *recipient_state(const Flagpost__BrokerFlag *f,
@@ -120,6 +121,8 @@ int intake_event(broker *b, MDB_txn *txn, const char *agency, const Flagpost__Si
             rc = process_view(b, txn, env, body_hash, now, reply, err);
         else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_ACTION_ACK)
             rc = process_ack(b, txn, env, body_hash, now, reply, err);
+        else if (env->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_MARAC)
+            rc = marac_event_process(b, txn, env, body_hash, now, reply, err);
         else
             rc = intake_refuse_message(b, txn, agency, env, "unsupported-event", NULL, now, reply,
                                        err);

@@ -41,6 +41,8 @@ static void usage(FILE *out)
         "  notices                       views, acknowledgements, escalations, expiries\n"
         "  result MESSAGE_ID             the decisions for an earlier publish\n"
         "  status                        the agent's connection and queues\n"
+        "  marac request|status|pack|actions|stats|inbox|respond|action-done\n"
+        "                                MARAC research rounds (docs/marac.md)\n"
         "\n"
         "Run `flagpost COMMAND --help` for a command's options.\n",
         out);
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
         return cmd_policy(sub_argc, sub_argv);
     if (strcmp(command, "audit") == 0)
         return cmd_audit(sub_argc, sub_argv);
+    if (strcmp(command, "marac") == 0)
+        return cmd_marac(endpoint, sub_argc, sub_argv);
     if (strcmp(command, "broker-status") == 0)
         return cmd_broker_status(sub_argc, sub_argv);
     if (strcmp(command, "backup") == 0)

@@ -23,6 +23,7 @@ int cmd_backup(int argc, char **argv);    /* backup --data DIR --out FILE */
 int cmd_restore(int argc, char **argv);   /* restore --backup FILE --data DIR */
 /* Commands that talk to a running agent over its local socket. */
 int cmd_agent(const char *endpoint, const char *command, int argc, char **argv);
+int cmd_marac(const char *endpoint, int argc, char **argv);   /* marac request | status | ... */
 
 /* Print "flagpost: <message>" to stderr and map the status to an exit code. */
 int cli_report(const char *context, const fp_error *err);

@@ -41,6 +41,7 @@ static const struct event_name EVENTS[] = {
     {FLAGPOST__AUDIT_EVENT__AUDIT_RECIPIENT_REJECTED, "recipient_rejected",
      "Recipient rejected"},
     {FLAGPOST__AUDIT_EVENT__AUDIT_ESCALATION, "escalation", "Escalation"},
+    {FLAGPOST__AUDIT_EVENT__AUDIT_MARAC_REMINDER, "marac_reminder", "MARAC reminder"},
 };
 #define N_EVENTS (sizeof EVENTS / sizeof EVENTS[0])
 
@@ -64,7 +65,8 @@ const char *audit_event_names(void)
 {
     return "disclosure, refusal, delivery, view, acknowledgement, update, withdrawal, "
            "expiry, break_glass, policy_loaded, certificate_refused, message_refused, "
-           "agent_connected, agent_disconnected, recipient_rejected, escalation";
+           "agent_connected, agent_disconnected, recipient_rejected, escalation, "
+           "marac_reminder";
 }
 
 int audit_event_parse(const char *name, int *event, fp_error *err)
@@ -321,6 +323,8 @@ static int describe_core(const Flagpost__AuditEntry *e, char *out, size_t n)
     case FLAGPOST__AUDIT_EVENT__AUDIT_ESCALATION:
         return snprintf(out, n, "%s was told that %s had not acknowledged its %s flag in time",
                         s, r, c);
+    case FLAGPOST__AUDIT_EVENT__AUDIT_MARAC_REMINDER:
+        return snprintf(out, n, "%s reminded %s to answer its %s request", s, r, c);
     default:
         return snprintf(out, n, "%s (%s, %s)", audit_event_label((int)e->event), s, r);
     }

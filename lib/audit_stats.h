@@ -25,7 +25,7 @@
 #include "fp_error.h"
 
 #define AUDIT_PAIR_SEP '\x1f'   /* between sender and recipient in pair keys */
-#define AUDIT_EVENT_MAX 17
+#define AUDIT_EVENT_MAX 18
 
 typedef struct audit_tally_row {
     char *key;

@@ -16,7 +16,7 @@ check_grep "break-glass is listed for IG review" "idva -> nhs-acute: Patient unc
 check_grep "and in the IG report" "clinicians need the safety plan" "$T/demo/ig-report.html"
 check_grep "everything stops cleanly" "stopped cleanly" "$T/demo.out"
 check_eq "the expected counts" "$(tail -n 1 "$T/demo.out")" \
-    "demo: deliveries=${DEMO_DELIVERIES:-14} refusals=1 withheld=1 views=1"
+    "demo: deliveries=${DEMO_DELIVERIES:-31} refusals=1 withheld=1 views=4"
 check "the IG report is written" test -s "$T/demo/ig-report.html"
 check_no_grep "no process is left behind" "." <(pgrep -f "$T/demo/" || true)
 check "the IG report opens in headless Chromium without console errors" \
