@@ -98,14 +98,17 @@ FPI=$S$P/bin/flagpost
     for c in "ca init" "ca issue" "ca revoke" "ca export" "ca list" "policy check" \
         "policy sign" "policy verify" "policy hash" "policy explain" "audit verify" \
         "audit list" "audit proof" "audit consistency" "audit check-proof" "audit report" \
-        "audit chronology" broker-status backup restore lookup inbox notices; do
+        "audit chronology" broker-status backup restore lookup inbox notices \
+        "marac request" "marac status" "marac pack" "marac actions" "marac stats" \
+        "marac inbox" "marac respond" "marac action-done"; do
         # shellcheck disable=SC2086
         "$FPI" $c --help 2>&1
     done
 } >"$T/all-help.txt"
 check_eq "flagpost(1) lists every option of every command's --help" \
     "$(missing_options man1/flagpost.1 <"$T/all-help.txt" | xargs)" ""
-for c in ca policy audit broker-status backup restore publish lookup inbox result status; do
+for c in ca policy audit broker-status backup restore publish lookup inbox result status \
+    update withdraw ack notices "marac request" "marac respond" "marac action-done"; do
     check_grep "flagpost(1) documents '$c'" "flagpost $c" <(page_text man1/flagpost.1)
 done
 
