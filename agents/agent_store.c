@@ -57,6 +57,8 @@ int agent_store_open(agent_store **out, const char *dir, size_t map_size, fp_err
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     int rc = store_env_open(&s->env, dir, map_size, 32, 0, err);
     if (rc == FP_OK)
+        rc = store_writer_attach(s->env, err);
+    if (rc == FP_OK)
         rc = open_dbis(s, err);
     if (rc != FP_OK) {
         agent_store_close(s);
@@ -75,32 +77,34 @@ void agent_store_close(agent_store *s)
 {
     if (s == NULL)
         return;
-    if (s->env != NULL)
+    if (s->env != NULL) {
+        store_writer_free(s->env);
         mdb_env_close(s->env);
+    }
     free(s);
 }
 
 int agent_store_begin(agent_store *s, bool write, MDB_txn **txn, fp_error *err)
 {
-    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+    if (write)
+        return store_begin_write(s->env, false, txn, err);
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
     return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
 }
 
 int agent_store_begin_lazy(agent_store *s, MDB_txn **txn, fp_error *err)
 {
-    int rc = mdb_txn_begin(s->env, NULL, MDB_NOSYNC, txn);
-    return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
+    return store_begin_write(s->env, true, txn, err);
 }
 
 int agent_store_commit(MDB_txn *txn, fp_error *err)
 {
-    int rc = mdb_txn_commit(txn);
-    return rc == 0 ? FP_OK : store_fail(err, rc, "committing to the agent store");
+    return store_commit(txn, "committing to the agent store", err);
 }
 
 void agent_store_abort(MDB_txn *txn)
 {
-    mdb_txn_abort(txn);
+    store_abort(txn);
 }
 
 /* Pack a protobuf message into a value with MDB_RESERVE: no extra copy. */

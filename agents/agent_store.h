@@ -48,10 +48,10 @@ MDB_env *agent_store_env(agent_store *s);
 int agent_store_begin(agent_store *s, bool write, MDB_txn **txn, fp_error *err);
 int agent_store_commit(MDB_txn *txn, fp_error *err);   /* always ends txn */
 
-/* A write transaction whose commit does not wait for the disk (MDB_NOSYNC):
- * it survives a process crash (the kernel has the pages) and becomes
- * durable with the next ordinary commit, but a power failure before then
- * may undo it.  Only for state that is redone harmlessly if lost: settling
+/* A write transaction whose commit does not wait for its meta page to reach
+ * the disk (see store.h, "lazy"): it survives a process crash and becomes
+ * durable with the next ordinary commit; a power failure before then may
+ * undo it (never corrupt the store).  Only for state that is redone harmlessly if lost: settling
  * the broker's answers (a lost one means a resend the broker answers as a
  * duplicate) and the witness's last checkpoint. */
 int agent_store_begin_lazy(agent_store *s, MDB_txn **txn, fp_error *err);

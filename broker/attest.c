@@ -39,7 +39,7 @@ void attest_send_latest(broker *b, const peer *p)
                                     NULL) == FP_OK &&
         bytes != NULL)
         send_checkpoint(b, p->routing, p->routing_len, bytes, len);
-    mdb_txn_abort(txn);
+    broker_store_abort(txn);
 }
 
 /* Is there anything new to sign? */
@@ -55,7 +55,7 @@ static bool tree_grew(broker *b, uint64_t *size)
     bool have = audit_log_latest_checkpoint(log, txn, &signed_size, &bytes, &len, NULL) == FP_OK &&
                 bytes != NULL;
     audit_log_size(log, txn, size);
-    mdb_txn_abort(txn);
+    broker_store_abort(txn);
     return *size > 0 && (!have || *size > signed_size);
 }
 
@@ -76,7 +76,7 @@ void attest_tick(broker *b, int64_t now)
     if (rc == FP_OK)
         rc = broker_store_commit(txn, &err);
     else
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
     if (rc != FP_OK) {
         log_event(&b->log, LOG_ERROR, "checkpoint-failed", "error=\"%s\"", err.message);
         free(bytes);
@@ -110,7 +110,7 @@ void attest_answer(broker *b, const unsigned char *routing, size_t routing_len,
     if (rc == FP_OK) {
         rc = audit_log_consistency_proof(broker_store_audit(b->store), txn, req->old_size,
                                          req->new_size, path, &n, &err);
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
     }
     if (rc != FP_OK) {
         proof.error = err.message;

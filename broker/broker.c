@@ -60,7 +60,7 @@ static int audit_policy_load(broker *b, fp_error *err)
     bool had = broker_store_meta_get(b->store, txn, "policy_hash", old, &old_len) == FP_OK &&
                old_len == 32;
     if (had && memcmp(old, policy_hash(b->policy), 32) == 0) {
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
         return FP_OK;
     }
     char reason[160], oldhex[65] = "none", newhex[65];
@@ -75,7 +75,7 @@ static int audit_policy_load(broker *b, fp_error *err)
         rc = broker_store_meta_put(b->store, txn, "policy_hash", policy_hash(b->policy), 32,
                                    err);
     if (rc != FP_OK) {
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
         return rc;
     }
     log_event(&b->log, LOG_INFO, "policy-loaded", "name=%s %s", policy_name(b->policy), reason);
@@ -298,7 +298,7 @@ static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_er
     if (rc == FP_OK)
         return broker_store_commit(txn, err);
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
     return rc;
 }
 
@@ -403,7 +403,7 @@ static void check_presence(broker *b, int64_t now)
                                now, &err) == FP_OK)
             broker_store_commit(txn, &err);
         else
-            mdb_txn_abort(txn);
+            broker_store_abort(txn);
     }
 }
 
@@ -424,7 +424,7 @@ static void log_backlog(broker *b)
     if (broker_store_begin(b->store, false, &txn, NULL) != FP_OK)
         return;
     broker_store_queue_depths(b->store, txn, log_depth, b);
-    mdb_txn_abort(txn);
+    broker_store_abort(txn);
 }
 
 /* ---------------------------------------------------------------- reload */

@@ -51,6 +51,8 @@ int broker_store_open(broker_store **out, const char *dir, size_t map_size, fp_e
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     int rc = store_env_open(&s->env, dir, map_size, 32, 0, err);
     if (rc == FP_OK)
+        rc = store_writer_attach(s->env, err);
+    if (rc == FP_OK)
         rc = open_dbis(s, err);
     if (rc == FP_OK)
         rc = audit_log_open(&s->audit, s->env, err);
@@ -116,8 +118,10 @@ void broker_store_close(broker_store *s)
         return;
     if (s->audit != NULL)
         audit_log_close(s->audit);
-    if (s->env != NULL)
+    if (s->env != NULL) {
+        store_writer_free(s->env);   /* none on a read-only store: a no-op */
         mdb_env_close(s->env);
+    }
     free(s);
 }
 
@@ -128,20 +132,25 @@ audit_log *broker_store_audit(broker_store *s)
 
 int broker_store_begin(broker_store *s, bool write, MDB_txn **txn, fp_error *err)
 {
-    int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+    if (write)
+        return store_begin_write(s->env, false, txn, err);
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
     return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
 }
 
 int broker_store_begin_lazy(broker_store *s, MDB_txn **txn, fp_error *err)
 {
-    int rc = mdb_txn_begin(s->env, NULL, MDB_NOSYNC, txn);
-    return rc == 0 ? FP_OK : store_fail(err, rc, "starting a transaction");
+    return store_begin_write(s->env, true, txn, err);
 }
 
 int broker_store_commit(MDB_txn *txn, fp_error *err)
 {
-    int rc = mdb_txn_commit(txn);
-    return rc == 0 ? FP_OK : store_fail(err, rc, "committing to the broker store");
+    return store_commit(txn, "committing to the broker store", err);
+}
+
+void broker_store_abort(MDB_txn *txn)
+{
+    store_abort(txn);
 }
 
 /* ---------------------------------------------------------------- seen */

@@ -50,9 +50,11 @@ audit_log *broker_store_audit(broker_store *s);
 
 int broker_store_begin(broker_store *s, bool write, MDB_txn **txn, fp_error *err);
 int broker_store_commit(MDB_txn *txn, fp_error *err);   /* always ends txn */
+void broker_store_abort(MDB_txn *txn);                   /* any transaction */
 
-/* A write transaction whose commit does not wait for the disk (MDB_NOSYNC):
- * safe against a process crash, durable at the next ordinary commit (every
+/* A write transaction whose commit does not wait for its meta page to reach
+ * the disk (see store.h, "lazy"): safe against a process crash, intact
+ * through a power failure, durable at the next ordinary commit (every
  * checkpoint is one, so nothing a signed checkpoint covers can be undone).
  * Only for batches that acknowledge nothing to a sender - recipients'
  * delivery acknowledgements, whose loss means a redelivery the recipient

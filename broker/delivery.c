@@ -53,7 +53,7 @@ void delivery_pump(broker *b, int64_t now)
         broker_store_queue_scan(b->store, txn, p->agency, p->cursor, pump_one, &c, NULL);
     }
     if (txn != NULL)
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
 }
 
 static void mark_delivered(broker *b, MDB_txn *txn, const uint8_t flag_id[16],

@@ -354,7 +354,7 @@ void lifecycle_run_deadlines(broker *b, int64_t now)
     if (broker_store_begin(b->store, false, &txn, &err) != FP_OK)
         return;
     bool due = broker_store_deadline_pending(b->store, txn, now);
-    mdb_txn_abort(txn);
+    broker_store_abort(txn);
     if (!due || broker_store_begin(b->store, true, &txn, &err) != FP_OK)
         return;
     deadline_ctx c = {.b = b, .txn = txn, .now = now, .err = &err};
@@ -362,7 +362,7 @@ void lifecycle_run_deadlines(broker *b, int64_t now)
     if (rc == FP_OK)
         rc = broker_store_commit(txn, &err);
     else
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
     if (rc != FP_OK)
         log_event(&b->log, LOG_ERROR, "deadlines-failed", "error=\"%s\"", err.message);
     else if (c.expired > 0)

@@ -94,7 +94,7 @@ static void audit_refusal(broker *b, const char *address, const unsigned char *k
                            &err) == FP_OK)
         broker_store_commit(txn, &err);
     else
-        mdb_txn_abort(txn);
+        broker_store_abort(txn);
 }
 
 static void decide(broker *b, zap_request *r)

@@ -4,11 +4,100 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
+
+/* ---------------------------------------------------------------- writer */
+
+struct store_writer {
+    pthread_mutex_t lock;
+    MDB_txn *_Atomic txn;   /* the write transaction in progress, or NULL */
+    bool lazy;              /* it was begun lazy: reset the flag after it */
+};
+
+int store_writer_attach(MDB_env *env, fp_error *err)
+{
+    store_writer *w = calloc(1, sizeof *w);
+    if (w == NULL || pthread_mutex_init(&w->lock, NULL) != 0) {
+        free(w);
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    }
+    atomic_init(&w->txn, NULL);
+    mdb_env_set_userctx(env, w);
+    return FP_OK;
+}
+
+void store_writer_free(MDB_env *env)
+{
+    store_writer *w = env != NULL ? mdb_env_get_userctx(env) : NULL;
+    if (w == NULL)
+        return;
+    mdb_env_set_userctx(env, NULL);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+static void writer_release(store_writer *w, MDB_env *env)
+{
+    if (w->lazy)
+        mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
+    w->lazy = false;
+    atomic_store(&w->txn, NULL);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int store_begin_write(MDB_env *env, bool lazy, MDB_txn **txn, fp_error *err)
+{
+    *txn = NULL;
+    store_writer *w = mdb_env_get_userctx(env);
+    if (w == NULL)   /* a programming error, not bad input: say so plainly */
+        return fp_error_set(err, FP_ERR_IO, "internal: write transaction on a store "
+                            "without a writer (store_writer_attach)");
+    pthread_mutex_lock(&w->lock);
+    int rc = mdb_txn_begin(env, NULL, 0, txn);
+    if (rc != 0) {
+        pthread_mutex_unlock(&w->lock);
+        return store_fail(err, rc, "starting a transaction");
+    }
+    if (lazy && mdb_env_set_flags(env, MDB_NOMETASYNC, 1) == 0)
+        w->lazy = true;   /* if the flag cannot be set, the commit is simply durable */
+    atomic_store(&w->txn, *txn);
+    return FP_OK;
+}
+
+/* The writer whose transaction txn is, or NULL for a read transaction. */
+static store_writer *writer_of(MDB_txn *txn)
+{
+    store_writer *w = mdb_env_get_userctx(mdb_txn_env(txn));
+    return w != NULL && atomic_load(&w->txn) == txn ? w : NULL;
+}
+
+int store_commit(MDB_txn *txn, const char *what, fp_error *err)
+{
+    MDB_env *env = mdb_txn_env(txn);
+    store_writer *w = writer_of(txn);
+    int rc = mdb_txn_commit(txn);   /* ends txn whatever it returns */
+    if (w != NULL)
+        writer_release(w, env);
+    return rc == 0 ? FP_OK : store_fail(err, rc, what);
+}
+
+void store_abort(MDB_txn *txn)
+{
+    MDB_env *env = mdb_txn_env(txn);
+    store_writer *w = writer_of(txn);
+    mdb_txn_abort(txn);
+    if (w != NULL)
+        writer_release(w, env);
+}
+
+/* ---------------------------------------------------------------- errors */
 
 int store_fail(fp_error *err, int rc, const char *what)
 {

@@ -12,6 +12,7 @@
 
 #include <lmdb.h>
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,36 @@ int store_env_open(MDB_env **env, const char *dir, size_t map_size, unsigned max
 /* Open (creating if allowed) a named database inside txn. */
 int store_dbi_open(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *dbi,
                    fp_error *err);
+
+/*
+ * Write transactions, ordinary and lazy.
+ *
+ * A lazy commit (MDB_NOMETASYNC) flushes the transaction's pages but not
+ * the meta page that makes it current: it survives a process crash (the
+ * kernel has the page), keeps the database intact through a power failure
+ * (LMDB's documented promise for that flag), and becomes durable with the
+ * next ordinary commit; only a power failure before then can undo it.
+ *
+ * LMDB 0.9 ignores sync flags given to mdb_txn_begin; only the
+ * environment's flag works, and it is shared by every thread.  So every
+ * write transaction of an environment goes through one store_writer: it
+ * holds the writer's mutex from begin until the flag is reset after the
+ * commit, and no other thread's commit can ever see the lazy flag.
+ */
+typedef struct store_writer store_writer;
+
+/* Attach a writer to env (its user context); store_writer_free it just
+ * before closing the environment, with no transaction open. */
+int store_writer_attach(MDB_env *env, fp_error *err);
+void store_writer_free(MDB_env *env);
+
+/* Begin a write transaction of an environment with a writer attached. */
+int store_begin_write(MDB_env *env, bool lazy, MDB_txn **txn, fp_error *err);
+
+/* End any transaction (read or write); a write transaction's writer is
+ * released.  `what` names the operation in errors. */
+int store_commit(MDB_txn *txn, const char *what, fp_error *err);
+void store_abort(MDB_txn *txn);
 
 /* Record an LMDB failure rc while doing `what`; returns the fp status. */
 int store_fail(fp_error *err, int rc, const char *what);
