@@ -177,3 +177,21 @@ start_bg agent-revoked "$FLAGPOST_BIN/flagpost-agent" --identity "$T/id-housing-
 check "revoked agency's agent is told it was refused" wait_until 15 \
     grep -q broker-refused-certificate "$T/agent-revoked.log"
 check "revoked agency is audited as refused" audit_has certificate_refused revoked
+
+# ---------------------------------------------------------------- logs
+# One line per event, and never a field value, a subject identifier or a
+# secret key (as stored, or as hex) in any program's log.
+cat "$T/broker.log" "$T"/agent-*.log >"$T/all-logs.txt"
+check "the broker and agents wrote logs" test "$(wc -l <"$T/all-logs.txt")" -ge 10
+lacks() { ! grep -qF -- "$1" "$T/all-logs.txt"; }
+for v in "Jane Testcase" "943 476 5919" "9434765919" "12/03/1985" "W6 9LZ" "Zinnia" \
+    "07700 900123" "Strangulation" "DASHVALUE" "IMMSTATUS"; do
+    check "no log holds '$v'" lacks "$v"
+done
+for key in "$T"/id-*/*.key; do
+    b64=$(sed -n 2p "$key")
+    hex=$(printf '%s' "$b64" | base64 -d | od -An -tx1 | tr -d ' \n')
+    name="$(basename "$(dirname "$key")")/$(basename "$key")"
+    check "no log holds $name" lacks "$b64"
+    check "no log holds $name as hex" lacks "$hex"
+done
