@@ -20,6 +20,7 @@
 #include "local_api.h"
 #include "marac.h"
 #include "outbox.h"
+#include "outbox_tracker.h"
 #include "receiver.h"
 #include "view_writer.h"
 #include "spool.h"

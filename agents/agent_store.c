@@ -2,8 +2,9 @@
  * agent_store: the agent's LMDB databases.  See agent_store.h.
  *
  * Records are protobuf bytes; keys are fixed-size binary so LMDB's default
- * ordering is the order we want (message ids are random, so the outbox
- * order is arbitrary but stable; the inbox key is a big-endian counter).
+ * ordering is the order we want (message ids begin with their creation
+ * time in milliseconds, so the outbox is in the order records were made;
+ * the inbox key is a big-endian counter).
  * The subject index is DUPSORT|DUPFIXED: one key per pseudonym, a sorted
  * run of 16-byte flag ids under it, so a lookup is one cursor seek plus a
  * scan of exactly the matching flags.

@@ -1,10 +1,9 @@
 /*
  * outbox: sending, resending and settling outbox records.  See outbox.h.
  *
- * The tracker remembers, in memory only, when each pending message was
+ * The tracker (outbox_tracker.h) remembers when each pending message was
  * last sent, so the periodic resend skips messages that are merely in
- * flight.  Losing it (a restart) only means one early resend: the store is
- * the truth, the tracker a courtesy to the broker.
+ * flight.
  */
 #include "outbox.h"
 
@@ -14,105 +13,9 @@
 
 #include "envelope.h"
 #include "local_api.h"
+#include "outbox_tracker.h"
 
-#define TRACKER_INITIAL 1024
 #define RESEND_BATCH 512
-
-typedef struct tracker_slot {
-    unsigned char id[16];
-    int64_t sent_ms;     /* 0: empty, -1: deleted */
-} tracker_slot;
-
-struct outbox_tracker {
-    tracker_slot *slots;
-    size_t cap;          /* power of two */
-    size_t used;         /* live + deleted */
-};
-
-int outbox_tracker_new(outbox_tracker **out)
-{
-    outbox_tracker *t = calloc(1, sizeof *t);
-    if (t == NULL)
-        return FP_ERR_IO;
-    t->slots = calloc(TRACKER_INITIAL, sizeof *t->slots);
-    if (t->slots == NULL) {
-        free(t);
-        return FP_ERR_IO;
-    }
-    t->cap = TRACKER_INITIAL;
-    *out = t;
-    return FP_OK;
-}
-
-void outbox_tracker_free(outbox_tracker *t)
-{
-    if (t == NULL)
-        return;
-    free(t->slots);
-    free(t);
-}
-
-static size_t slot_of(const outbox_tracker *t, const unsigned char id[16])
-{
-    uint64_t h;
-    memcpy(&h, id, sizeof h);   /* ids are random: their bytes are a hash */
-    return (size_t)h & (t->cap - 1);
-}
-
-static tracker_slot *tracker_find(outbox_tracker *t, const unsigned char id[16])
-{
-    for (size_t i = slot_of(t, id), n = 0; n < t->cap; i = (i + 1) & (t->cap - 1), n++) {
-        if (t->slots[i].sent_ms == 0)
-            return NULL;
-        if (t->slots[i].sent_ms > 0 && memcmp(t->slots[i].id, id, 16) == 0)
-            return &t->slots[i];
-    }
-    return NULL;
-}
-
-static void tracker_grow(outbox_tracker *t);
-
-static void tracker_set(outbox_tracker *t, const unsigned char id[16], int64_t when)
-{
-    tracker_slot *s = tracker_find(t, id);
-    if (s != NULL) {
-        s->sent_ms = when;
-        return;
-    }
-    if ((t->used + 1) * 2 > t->cap)
-        tracker_grow(t);
-    size_t i = slot_of(t, id);
-    while (t->slots[i].sent_ms > 0)
-        i = (i + 1) & (t->cap - 1);
-    if (t->slots[i].sent_ms == 0)
-        t->used++;
-    memcpy(t->slots[i].id, id, 16);
-    t->slots[i].sent_ms = when;
-}
-
-static void tracker_grow(outbox_tracker *t)
-{
-    tracker_slot *old = t->slots;
-    size_t old_cap = t->cap;
-    size_t cap = old_cap * 2;
-    tracker_slot *slots = calloc(cap, sizeof *slots);
-    if (slots == NULL)
-        return;   /* keep working with the old table; resends just happen sooner */
-    t->slots = slots;
-    t->cap = cap;
-    t->used = 0;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old[i].sent_ms > 0)
-            tracker_set(t, old[i].id, old[i].sent_ms);
-    free(old);
-}
-
-static void tracker_forget(outbox_tracker *t, const unsigned char id[16])
-{
-    tracker_slot *s = tracker_find(t, id);
-    if (s != NULL)
-        s->sent_ms = -1;
-}
 
 /* ---------------------------------------------------------------- staging */
 
@@ -185,7 +88,7 @@ int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err)
     envelope_signed_release(&signed_env);
     if (rc != FP_OK)
         return fp_error_set(err, FP_ERR_UNAVAILABLE, "the broker is not connected");
-    tracker_set(a->tracker, rec->message_id.data, envelope_now_ms());
+    outbox_tracker_set(a->tracker, rec->message_id.data, envelope_now_ms());
     return FP_OK;
 }
 
@@ -243,7 +146,7 @@ static void settled(agent *a, const Flagpost__PublishResult *res, Flagpost__Outb
         local_api_publish_settled(a, rec);
         rec->result = old;
     }
-    tracker_forget(a->tracker, res->message_id.data);
+    outbox_tracker_forget(a->tracker, res->message_id.data);
     log_event(&a->log, LOG_DEBUG, "publish-settled", "message=%s status=%s", hex,
               res->status == FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED ? "accepted" : "refused");
 }
@@ -301,8 +204,8 @@ typedef struct resend_ctx {
 static int resend_one(void *ctx, const Flagpost__OutboxRecord *rec)
 {
     resend_ctx *c = ctx;
-    tracker_slot *s = tracker_find(c->a->tracker, rec->message_id.data);
-    if (s != NULL && c->now - s->sent_ms < c->a->resend_interval_ms)
+    int64_t sent = outbox_tracker_sent_ms(c->a->tracker, rec->message_id.data);
+    if (sent > 0 && c->now - sent < c->a->resend_interval_ms)
         return 0;
     if (outbox_send(c->a, rec, NULL) != FP_OK)
         return 1;   /* broker went away: stop this round */

@@ -13,9 +13,6 @@
 
 #include "agent.h"
 
-int outbox_tracker_new(outbox_tracker **out);
-void outbox_tracker_free(outbox_tracker *t);
-
 /* Stage a new pending record of `type` with this body (no parts) in txn;
  * id receives its fresh message id.  Used for views, acknowledgements and
  * withdrawals; flags are built by the publisher. */
