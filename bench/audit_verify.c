@@ -24,18 +24,12 @@
 
 #include "audit_log.h"
 #include "audit_verify.h"
+#include "bench_time.h"
 #include "checkpoint.h"
 #include "flagpost.pb-c.h"
 #include "store.h"
 
 #define BATCH 10000
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* CPU seconds used by the process so far, all threads. */
 static double cpu_s(void)
@@ -44,12 +38,6 @@ static double cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 struct sample {
@@ -158,7 +146,7 @@ static int build(MDB_env *env, audit_log *log, uint64_t n, const unsigned char s
     struct sample s;
     memset(&s, 0, sizeof s);
     randombytes_buf(s.policy, sizeof s.policy);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t done = 0; done < n;) {
         MDB_txn *txn;
         if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
@@ -177,7 +165,7 @@ static int build(MDB_env *env, audit_log *log, uint64_t n, const unsigned char s
         if (checkpoint(log, txn, done, sk) != FP_OK || mdb_txn_commit(txn) != 0)
             return -1;
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     printf("# built %llu entries of %zu bytes in %.2f s (%.0f appends/s, %d per commit)\n",
            (unsigned long long)n, *entry_len, t, (double)n / t, BATCH);
     return 0;
@@ -221,12 +209,12 @@ int main(int argc, char **argv)
         rc = 0;
         for (int r = 0; r < repeats && rc == 0; r++) {
             audit_verify_result res;
-            double t0 = now_s(), c0 = cpu_s();
+            double t0 = bench_now_s(), c0 = cpu_s();
             if (audit_verify_run(env, log, &opt, &res, &err) != FP_OK) {
                 fprintf(stderr, "audit_verify: %s\n", err.message);
                 rc = 1;
             }
-            times[r] = now_s() - t0;
+            times[r] = bench_now_s() - t0;
             printf("# run %d: %.3f s (%.3f s of CPU), %llu entries, %llu nodes, %llu "
                    "checkpoints\n",
                    r + 1, times[r], cpu_s() - c0, (unsigned long long)res.entries_checked,
@@ -236,7 +224,7 @@ int main(int argc, char **argv)
         if (rc == 0) {
             printf("# SHA-256 from %s; %ld CPUs online\n", merkle_sha256_backend(),
                    sysconf(_SC_NPROCESSORS_ONLN));
-            qsort(times, (size_t)repeats, sizeof times[0], cmp_double);
+            qsort(times, (size_t)repeats, sizeof times[0], bench_cmp_double);
             printf("audit_verify_entries_per_s %.0f\n", (double)n / times[repeats / 2]);
         }
         audit_log_close(log);

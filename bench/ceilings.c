@@ -30,14 +30,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define MSG_BYTES 1024
+#include "bench_time.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#define MSG_BYTES 1024
 
 /* ---------------------------------------------------------------- verify */
 
@@ -51,7 +46,7 @@ typedef struct verify_job {
 static void *verify_loop(void *arg)
 {
     verify_job *j = arg;
-    while (now_s() < j->until) {
+    while (bench_now_s() < j->until) {
         for (int i = 0; i < 64; i++)
             j->bad |= crypto_sign_verify_detached(j->sig, j->msg, MSG_BYTES, j->pk) != 0;
         j->count += 64;
@@ -69,7 +64,7 @@ static int bench_verify(double seconds, int threads)
     pthread_t tid[64];
     if (threads < 1 || threads > 64)
         return 2;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < threads; i++) {
         jobs[i] = (verify_job){.pk = pk, .sig = sig, .msg = msg, .until = t0 + seconds};
         pthread_create(&tid[i], NULL, verify_loop, &jobs[i]);
@@ -81,7 +76,7 @@ static int bench_verify(double seconds, int threads)
         total += jobs[i].count;
         bad |= jobs[i].bad;
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     if (bad) {
         fprintf(stderr, "ceilings: a valid signature failed to verify\n");
         return 1;
@@ -103,7 +98,7 @@ static void *curve_send_loop(void *arg)
     curve_sender *s = arg;
     unsigned char buf[MSG_BYTES];
     memset(buf, 0x5a, sizeof buf);
-    while (now_s() < s->until) {
+    while (bench_now_s() < s->until) {
         for (int i = 0; i < 256; i++)
             if (zmq_send(s->sock, buf, sizeof buf, 0) == (int)sizeof buf)
                 s->sent++;
@@ -147,8 +142,8 @@ static int bench_curve(double seconds)
     zmq_msg_init(&m);
     zmq_msg_recv(&m, router, 0);
     zmq_msg_recv(&m, router, 0);
-    curve_sender s = {.sock = dealer, .until = now_s() + seconds};
-    double t0 = now_s();
+    curve_sender s = {.sock = dealer, .until = bench_now_s() + seconds};
+    double t0 = bench_now_s();
     pthread_t tid;
     pthread_create(&tid, NULL, curve_send_loop, &s);
     unsigned long long got = 0;
@@ -159,7 +154,7 @@ static int bench_curve(double seconds)
             break;
         got++;
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     pthread_join(tid, NULL);
     zmq_msg_close(&m);
     zmq_close(dealer);
@@ -170,12 +165,6 @@ static int bench_curve(double seconds)
 }
 
 /* ---------------------------------------------------------------- lmdb */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int bench_lmdb(double seconds, int per_commit)
 {
@@ -201,9 +190,9 @@ static int bench_lmdb(double seconds, int per_commit)
     unsigned long long n = 0;
     size_t nlat = 0, cap = 1 << 16;
     double *lat = malloc(cap * sizeof *lat);
-    double t0 = now_s(), until = t0 + seconds;
-    while (rc == 0 && lat != NULL && now_s() < until) {
-        double c0 = now_s();
+    double t0 = bench_now_s(), until = t0 + seconds;
+    while (rc == 0 && lat != NULL && bench_now_s() < until) {
+        double c0 = bench_now_s();
         rc = mdb_txn_begin(env, NULL, 0, &txn);
         for (int i = 0; rc == 0 && i < per_commit; i++, n++) {
             unsigned char k[8];
@@ -215,9 +204,9 @@ static int bench_lmdb(double seconds, int per_commit)
         if (rc == 0)
             rc = mdb_txn_commit(txn);
         if (nlat < cap)
-            lat[nlat++] = (now_s() - c0) * 1000.0;
+            lat[nlat++] = (bench_now_s() - c0) * 1000.0;
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     mdb_env_close(env);
     char path[96];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
@@ -233,7 +222,7 @@ static int bench_lmdb(double seconds, int per_commit)
     if (per_commit > 1) {
         printf("ceiling_lmdb_group_commit %.0f\n", (double)n / t);
     } else {
-        qsort(lat, nlat, sizeof *lat, cmp_double);
+        qsort(lat, nlat, sizeof *lat, bench_cmp_double);
         printf("floor_lmdb_commit_p50_ms %.3f\n", lat[nlat / 2]);
         printf("floor_lmdb_commit_p99_ms %.3f\n", lat[(nlat * 99) / 100]);
     }

@@ -28,20 +28,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_time.h"
 #include "flagmaker.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct watch {
     MDB_env *env;
@@ -160,9 +148,9 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t base = watch_count(&w), next = 0, stored = 0, replies = 0, errors = 0;
-    double t0 = now_s() + 0.05, deadline = t0 + seconds + warmup + 15;
-    while (stored < total && now_s() < deadline) {
-        double t = now_s();
+    double t0 = bench_now_s() + 0.05, deadline = t0 + seconds + warmup + 15;
+    while (stored < total && bench_now_s() < deadline) {
+        double t = bench_now_s();
         while (next < total && t >= t0 + (double)next / rate) {
             sent[next] = t0 + (double)next / rate;   /* its scheduled time: no coordinated omission */
             zmq_send(sock, reqs[next], strlen(reqs[next]), 0);
@@ -170,7 +158,7 @@ int main(int argc, char **argv)
         }
         replies += drain_replies(sock, &errors);
         size_t n = watch_count(&w) - base;
-        double seen = now_s();
+        double seen = bench_now_s();
         if (n > next) {   /* the FIFO mapping would be wrong: refuse to guess */
             fprintf(stderr, "e2e: the recipient stored flags this run did not send; give it "
                             "a recipient nobody else is sending to\n");
@@ -186,7 +174,7 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t m = total - skip;
-    qsort(lat + skip, m, sizeof *lat, cmp_double);
+    qsort(lat + skip, m, sizeof *lat, bench_cmp_double);
     printf("e2e_latency_p50_ms %.3f\n", lat[skip + m / 2]);
     printf("e2e_latency_p99_ms %.3f\n", lat[skip + (m * 99) / 100]);
     printf("# %zu flags at %.0f/s (first %zu not counted); max %.3f ms; %zu answers, %zu errors\n",

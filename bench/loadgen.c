@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_time.h"
 #include "flagmaker.h"
 
 #define MAX_CONN 16
@@ -68,13 +69,6 @@ typedef struct loadgen {
     consumer c[MAX_CONN];
     size_t refused, bytes_sent, msgs_sent;
 } loadgen;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t split(char *list, char **out)
 {
@@ -283,7 +277,7 @@ static int run(loadgen *g)
         items[n++] = (zmq_pollitem_t){g->s[i].sock, 0, ZMQ_POLLIN, 0};
     for (size_t i = 0; !g->absent && i < g->n_to; i++)
         items[n++] = (zmq_pollitem_t){g->c[i].sock, 0, ZMQ_POLLIN, 0};
-    double t0 = now_s(), next_hello = t0 + 1, last_progress = t0;
+    double t0 = bench_now_s(), next_hello = t0 + 1, last_progress = t0;
     size_t last = 0;
     while (!finished(g)) {
         for (size_t i = 0; i < g->n_from; i++)
@@ -294,7 +288,7 @@ static int run(loadgen *g)
             read_results(g, &g->s[i]);
         for (size_t i = 0; !g->absent && i < g->n_to; i++)
             consume(&g->c[i]);
-        double t = now_s();
+        double t = bench_now_s();
         if (t >= next_hello) {   /* presence, as an agent's heartbeat */
             for (size_t i = 0; !g->absent && i < g->n_to; i++)
                 send_hello(g->c[i].sock);
@@ -309,7 +303,7 @@ static int run(loadgen *g)
             return -1;
         }
     }
-    double secs = now_s() - t0;
+    double secs = bench_now_s() - t0;
     size_t total = g->flags * g->n_from;
     printf("%s %.0f\n", g->absent ? "queued_flags_per_s" : "broker_capacity_flags_per_s",
            (double)total / secs);
@@ -383,12 +377,12 @@ int main(int argc, char **argv)
             return 1;
         send_hello(g.c[i].sock);
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (!g.absent && prebuild(&g) != 0) {
         fprintf(stderr, "loadgen: cannot build the flags\n");
         return 1;
     }
-    printf("# built %zu flags in %.2f s\n", g.absent ? 0 : g.flags * g.n_from, now_s() - t0);
+    printf("# built %zu flags in %.2f s\n", g.absent ? 0 : g.flags * g.n_from, bench_now_s() - t0);
     usleep(300000);   /* let every CURVE handshake finish before the clock starts */
     int rc = run(&g);
     for (size_t i = 0; i < g.n_from; i++) {

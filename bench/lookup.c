@@ -32,23 +32,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_time.h"
 #include "agent.h"
 #include "agent_store.h"
 #include "flagmaker.h"
 #include "lookup.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct options {
     const char *bundle, *ids, *from, *to, *data, *agent, *policy;
@@ -108,7 +96,7 @@ static int fill(const options *o)
         fprintf(stderr, "lookup: cannot prepare the store\n");
         return 1;
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = 0;
     for (size_t done = 0; rc == 0 && done < o->flags;) {
         MDB_txn *txn;
@@ -126,7 +114,7 @@ static int fill(const options *o)
         else if (rc != 0)
             agent_store_abort(txn);
     }
-    printf("# stored %zu flags in %.1f s\n", o->flags, now_s() - t0);
+    printf("# stored %zu flags in %.1f s\n", o->flags, bench_now_s() - t0);
     agent_store_close(s);
     box_cache_free(fm.boxes);
     identity_free(&id);
@@ -148,24 +136,24 @@ static int measure(const options *o)
         return 1;
     srand((unsigned)time(NULL));
     size_t found = 0;
-    double next = now_s();
+    double next = bench_now_s();
     for (size_t i = 0; i < o->count; i++) {
-        while (now_s() < next)
+        while (bench_now_s() < next)
             usleep(100);
         next += 1.0 / o->rate;
         char nhs[11], req[128];
         flagmaker_nhs((unsigned long)rand() % o->flags, nhs);
         int n = snprintf(req, sizeof req, "{\"op\":\"lookup\",\"nhs\":\"%s\"}", nhs);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         zmq_send(sock, req, (size_t)n, 0);
         int len = zmq_recv(sock, reply, (1 << 20) - 1, 0);
-        lat[i] = (now_s() - t0) * 1e6;
+        lat[i] = (bench_now_s() - t0) * 1e6;
         if (len > 0) {
             reply[len < (1 << 20) - 1 ? len : (1 << 20) - 1] = '\0';
             found += strstr(reply, "\"flag_id\"") != NULL;
         }
     }
-    qsort(lat, o->count, sizeof *lat, cmp_double);
+    qsort(lat, o->count, sizeof *lat, bench_cmp_double);
     printf("lookup_p50_us %.1f\n", lat[o->count / 2]);
     printf("lookup_p99_us %.1f\n", lat[(o->count * 99) / 100]);
     printf("# %zu lookups at %.0f/s, %zu found their flag; max %.1f us\n", o->count, o->rate,
@@ -208,15 +196,15 @@ static int inproc(const options *o)
         flagmaker_nhs((unsigned long)rand() % o->flags, nhs);
         subject_identifiers ids = {.nhs = nhs};
         json_t *out = json_array();
-        double t0 = now_s();
+        double t0 = bench_now_s();
         int rc = lookup_by_subject(&a, &ids, out, NULL, &err);
         char *text = rc == FP_OK ? json_dumps(out, JSON_COMPACT) : NULL;   /* as the answer is */
-        lat[i] = (now_s() - t0) * 1e6;
+        lat[i] = (bench_now_s() - t0) * 1e6;
         found += rc == FP_OK && json_array_size(out) > 0;
         free(text);
         json_decref(out);
     }
-    qsort(lat, o->count, sizeof *lat, cmp_double);
+    qsort(lat, o->count, sizeof *lat, bench_cmp_double);
     printf("lookup_inproc_p50_us %.1f\n", lat[o->count / 2]);
     printf("lookup_inproc_p99_us %.1f\n", lat[(o->count * 99) / 100]);
     printf("# %zu lookups in process, %zu found their flag\n", o->count, found);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "policy.h"
 
 #define RUNS 21
@@ -71,12 +72,6 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static size_t heap_in_use(void)
 {
     struct mallinfo2 mi = mallinfo2();
@@ -110,7 +105,7 @@ int main(int argc, char **argv)
         per_run[run] = (now_ns() - t0) / ((double)iterations * MIX);
     }
     size_t heap_after = heap_in_use();
-    qsort(per_run, RUNS, sizeof per_run[0], cmp_double);
+    qsort(per_run, RUNS, sizeof per_run[0], bench_cmp_double);
     printf("policy_decide_ns %.1f\n", per_run[RUNS / 2]);
     printf("policy_decide_ns_min %.1f\n", per_run[0]);
     printf("policy_decide_ns_max %.1f\n", per_run[RUNS - 1]);

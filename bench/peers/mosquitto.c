@@ -22,18 +22,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench_time.h"
+
 #define WINDOW 1000
 #define TOPIC "flagpost/bench"
 
 static atomic_ulong acked, received;
 static atomic_int subscribed;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_publish(struct mosquitto *m, void *ud, int mid)
 {
@@ -95,8 +90,8 @@ int main(int argc, char **argv)
     }
     char body[1024];
     memset(body, 'x', sizeof body);
-    double t0 = now_s(), deadline = t0 + 120;
-    for (unsigned long sent = 0; sent < total && now_s() < deadline;) {
+    double t0 = bench_now_s(), deadline = t0 + 120;
+    for (unsigned long sent = 0; sent < total && bench_now_s() < deadline;) {
         if (sent - atomic_load(&acked) >= WINDOW) {
             usleep(50);
             continue;
@@ -104,9 +99,9 @@ int main(int argc, char **argv)
         if (mosquitto_publish(pub, NULL, TOPIC, sizeof body, body, 1, false) == MOSQ_ERR_SUCCESS)
             sent++;
     }
-    while (atomic_load(&received) < total && now_s() < deadline)
+    while (atomic_load(&received) < total && bench_now_s() < deadline)
         usleep(100);
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     unsigned long got = atomic_load(&received);
     mosquitto_disconnect(pub);
     mosquitto_disconnect(sub);

@@ -21,18 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "../bench_time.h"
+
 #define WINDOW 1000
 #define QUEUE "flagpost-bench"
 
 static int port;
 static unsigned long total;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static amqp_connection_state_t open_conn(void)
 {
@@ -133,14 +128,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "rabbitmq: cannot declare a quorum queue\n");
         return 1;
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     pthread_t pt, ct;
     void *pr, *cr;
     pthread_create(&ct, NULL, consumer, cc);
     pthread_create(&pt, NULL, publisher, pc);
     pthread_join(pt, &pr);
     pthread_join(ct, &cr);
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     if (pr != NULL || cr != NULL) {
         fprintf(stderr, "rabbitmq: the run failed\n");
         return 1;
