@@ -13,10 +13,16 @@
  * in the chunk against the root recomputed for that size.  Checking in
  * order is what makes "the first entry that does not match" exact.
  *
- * Snapshot.  LMDB read transactions cannot be shared between threads, so
- * each worker opens its own; all must see the same snapshot, which the
- * transaction id tells (a read transaction's id is that of the snapshot it
- * sees).  If the broker committed in between, the run is restarted.
+ * Snapshots.  LMDB read transactions cannot be shared between threads, so
+ * each worker opens its own, and a busy broker commits in between, so the
+ * workers' snapshots are usually newer than the calling thread's.  That is
+ * sound because of what they read: entries and nodes below the calling
+ * thread's tree size, all of which audit_log writes once (MDB_NOOVERWRITE)
+ * and never changes, so every later snapshot holds the same bytes for
+ * them.  A worker whose snapshot is older than the caller's (impossible
+ * unless LMDB misbehaves) is a fatal error.  An earlier design demanded the
+ * very same snapshot and restarted when it moved; beside a broker
+ * committing every few milliseconds it could fail all its restarts.
  *
  * Memory is bounded by a ring of 2 * threads + 2 chunk slots of 256 KiB
  * whatever the size of the log; workers never run further ahead than the
@@ -38,8 +44,6 @@
 #define CHUNK ((uint64_t)1 << CHUNK_BITS)
 #define SLOT_HASHES (2 * CHUNK)
 #define MAX_THREADS 8
-#define SNAPSHOT_RETRIES 20
-#define RETRY_SNAPSHOT 1   /* internal: the broker committed while starting */
 
 enum { SLOT_FREE, SLOT_BUSY, SLOT_DONE };
 
@@ -64,7 +68,7 @@ struct shared {
     size_t nslots;
     struct slot *slots;
     int stop;
-    int fatal;                   /* FP_OK, an FP_ERR_* code, or RETRY_SNAPSHOT */
+    int fatal;                   /* FP_OK or an FP_ERR_* code */
     char fatal_msg[400];
 };
 
@@ -248,9 +252,9 @@ static void *worker(void *arg)
         set_fatal(sh, FP_ERR_IO, mdb_strerror(rc));
         return NULL;
     }
-    if (mdb_txn_id(txn) != sh->snapshot) {
+    if (mdb_txn_id(txn) < sh->snapshot) {
         mdb_txn_abort(txn);
-        set_fatal(sh, RETRY_SNAPSHOT, "snapshot moved");
+        set_fatal(sh, FP_ERR_IO, "a worker's read snapshot is older than the one it extends");
         return NULL;
     }
     if ((rc = mdb_cursor_open(txn, sh->entries, &ec)) != 0 ||
@@ -623,7 +627,7 @@ static int verify_once(MDB_env *env, audit_log *log, const audit_verify_options 
     }
     if (rc == FP_ERR_CRYPTO)
         fp_error_set(err, rc, "the audit trail does not verify: %s", res->problem);
-    else if (rc != FP_OK && rc != RETRY_SNAPSHOT)
+    else if (rc != FP_OK)
         fp_error_set(err, rc, "cannot verify the audit trail: %s",
                      r->sh.fatal_msg[0] ? r->sh.fatal_msg : "database error");
     if (r->cc != NULL)
@@ -643,16 +647,10 @@ int audit_verify_run(MDB_env *env, audit_log *log, const audit_verify_options *o
     audit_verify_options none = {0};
     if (opt == NULL)
         opt = &none;
-    int rc = RETRY_SNAPSHOT;
-    for (int attempt = 0; attempt < SNAPSHOT_RETRIES && rc == RETRY_SNAPSHOT; attempt++) {
-        memset(res, 0, sizeof *res);
-        res->ok = true;
-        res->first_bad = AUDIT_VERIFY_NONE;
-        rc = verify_once(env, log, opt, res, err);
-    }
-    if (rc == RETRY_SNAPSHOT)
-        rc = fp_error_set(err, FP_ERR_UNAVAILABLE,
-                          "the broker kept writing while verification started; try again");
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    res->first_bad = AUDIT_VERIFY_NONE;
+    int rc = verify_once(env, log, opt, res, err);
     if (rc != FP_OK)
         res->ok = false;
     return rc;

@@ -9,10 +9,12 @@
  * reports the first thing that does not match in log order with a
  * sentence naming the entry (or range of entries, or checkpoint).
  *
- * Reads only, from one consistent LMDB snapshot, so it runs beside a live
- * broker.  Work is split into aligned chunks of 4096 entries hashed by
- * worker threads, each with its own read transaction on the same snapshot;
- * the calling thread folds chunk roots and checks checkpoints in order.
+ * Reads only, so it runs beside a live broker: the tree size and the
+ * checkpoints come from one LMDB snapshot, and the entries and hashes
+ * below that size, which never change once written, from any snapshot as
+ * new or newer.  Work is split into aligned chunks of 4096 entries hashed
+ * by worker threads, each with its own read transaction; the calling
+ * thread folds chunk roots and checks checkpoints in order.
  */
 #ifndef FLAGPOST_AUDIT_VERIFY_H
 #define FLAGPOST_AUDIT_VERIFY_H
