@@ -17,7 +17,7 @@ SAN     ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-PKGS := libzmq libsodium libprotobuf-c lmdb jansson yaml-0.1
+PKGS := libzmq libsodium libprotobuf-c lmdb jansson yaml-0.1 libseccomp
 
 # Optional: with OpenSSL's libcrypto installed, the audit Merkle tree hashes
 # with its SHA-256 (SHA-NI/AVX2 code, about 4x libsodium's portable C), which

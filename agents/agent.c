@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "outbox_tracker.h"
 #include "receiver.h"
+#include "sandbox.h"
 #include "view_writer.h"
 #include "spool.h"
 #include "witness.h"
@@ -124,6 +125,22 @@ static int load_trust(agent *a, const agent_config *cfg, fp_error *err)
     return box_cache_new(&a->boxes, a->id.box_secret, err);
 }
 
+/* Before the first thread (the view writer, ZeroMQ's I/O threads): see
+ * sandbox.h.  The data directory, the local socket's directory and the
+ * spool stay writable. */
+static int confine(agent *a, fp_error *err)
+{
+    char ipc_dir[4096];
+    const char *writable[] = {
+        a->cfg.data_dir, sandbox_ipc_dir(a->cfg.socket_endpoint, ipc_dir, sizeof ipc_dir),
+        a->cfg.spool_dir};
+    sandbox_report rep;
+    int rc = sandbox_enter(writable, 3, &rep, err);
+    if (rc == FP_OK)
+        log_event(&a->log, LOG_INFO, "sandbox", "%s", rep.summary);
+    return rc;
+}
+
 int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *err)
 {
     memset(a, 0, sizeof *a);
@@ -143,6 +160,8 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
     if ((rc = keyring_open(&a->keys, cfg->data_dir, a->id.box_secret, err)) != FP_OK)
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
+    if ((rc = confine(a, err)) != FP_OK)
+        return rc;
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     a->views = view_writer_start(a);   /* NULL: views are recorded inline */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "json_wipe.h"
 #include "cli_options.h"
 #include "config_file.h"
 #include "spool.h"
@@ -119,6 +120,7 @@ static int parse(int argc, char **argv, config_args *args, agent_config *cfg, fp
 
 int main(int argc, char **argv)
 {
+    json_wipe_install();   /* before any JSON: field values pass through it */
     agent_config cfg;
     agent_config_defaults(&cfg);
     fp_log log = {.level = LOG_INFO, .program = "flagpost-agent"};

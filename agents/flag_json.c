@@ -8,6 +8,7 @@
  * JSON text so every value downstream is a string the root owns.
  */
 #include "flag_json.h"
+#include "json_wipe.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -128,7 +129,7 @@ static int field_value_text(json_t *fields, const char *name, json_t *v, const c
     if (text == NULL)
         return fp_error_set(err, FP_ERR_IO, "fields.%s: out of memory", name);
     json_t *s = json_string(text);
-    free(text);
+    json_text_free(text);
     if (s == NULL || json_object_set_new(fields, name, s) != 0)
         return fp_error_set(err, FP_ERR_IO, "fields.%s: out of memory", name);
     *out = json_string_value(json_object_get(fields, name));

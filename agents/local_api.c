@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "json_wipe.h"
 #include "envelope.h"
 #include "flag_json.h"
 #include "lookup.h"
@@ -103,7 +104,7 @@ static void send_reply(agent *a, const unsigned char *route, size_t route_len, j
         i += len;
     }
     zmq_send(a->api, text, strlen(text), ZMQ_DONTWAIT);
-    free(text);
+    json_text_free(text);
 }
 
 static json_t *error_json(const fp_error *err)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_wipe.h"
 #include "store.h"
 
 
@@ -127,7 +128,7 @@ static void text_free(char *text)
 {
     if (text != NULL) {
         sodium_memzero(text, strlen(text));
-        free(text);
+        json_text_free(text);
     }
 }
 

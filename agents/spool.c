@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json_wipe.h"
 #include "envelope.h"
 #include "fileio.h"
 #include "flag_json.h"
@@ -160,12 +161,12 @@ static char *dump_json(json_t *j)
     if (text == NULL)
         return NULL;
     size_t n = strlen(text);
-    char *with_nl = realloc(text, n + 2);
-    if (with_nl == NULL) {
-        free(text);
-        return NULL;
+    char *with_nl = malloc(n + 2);   /* plain malloc: callers free() it */
+    if (with_nl != NULL) {
+        memcpy(with_nl, text, n);
+        memcpy(with_nl + n, "\n", 2);
     }
-    memcpy(with_nl + n, "\n", 2);
+    json_text_free(text);
     return with_nl;
 }
 

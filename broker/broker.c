@@ -28,6 +28,7 @@
 #include "intake.h"
 #include "lifecycle.h"
 #include "verify.h"
+#include "sandbox.h"
 #include "verify_pool.h"
 #include "zap.h"
 
@@ -128,6 +129,21 @@ static int bind_router(broker *b, fp_error *err)
     return FP_OK;
 }
 
+/* Before the first thread (the verify pool, ZeroMQ's I/O threads): see
+ * sandbox.h.  Only the data directory, and an ipc:// bind's directory,
+ * stay writable. */
+static int confine(broker *b, fp_error *err)
+{
+    char ipc_dir[4096];
+    const char *writable[] = {
+        b->cfg.data_dir, sandbox_ipc_dir(b->cfg.bind_endpoint, ipc_dir, sizeof ipc_dir)};
+    sandbox_report rep;
+    int rc = sandbox_enter(writable, 2, &rep, err);
+    if (rc == FP_OK)
+        log_event(&b->log, LOG_INFO, "sandbox", "%s", rep.summary);
+    return rc;
+}
+
 int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error *err)
 {
     memset(b, 0, sizeof *b);
@@ -144,6 +160,8 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
     rc = broker_store_open(&b->store, cfg->data_dir, cfg->map_size, err);
     if (rc != FP_OK)
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
+    if ((rc = confine(b, err)) != FP_OK)
+        return rc;
     if (peers_new(&b->peers) != 0 ||
         (b->vpool = verify_pool_new(verify_pool_default_threads())) == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");

@@ -32,7 +32,9 @@ families_of() {
     sed -n 's/^RestrictAddressFamilies=//p' "$(unit "$1")" | tr -s ' \n' ',' | sed 's/,$//'
 }
 for u in broker agent; do
-    check_eq "the $u unit filters to @system-service" "$(allow_of $u)" "@system-service "
+    check_grep "the $u unit filters to @system-service" '^SystemCallFilter=@system-service$' "$(unit $u)"
+    check_grep "the $u unit lets the program confine itself" \
+        '^SystemCallFilter=landlock_create_ruleset landlock_add_rule landlock_restrict_self seccomp$' "$(unit $u)"
     check_grep "the $u unit has MemoryDenyWriteExecute" '^MemoryDenyWriteExecute=yes' "$(unit $u)"
     check_grep "the $u unit has ProcSubset=pid" '^ProcSubset=pid' "$(unit $u)"
 done
@@ -64,6 +66,23 @@ check "police agent starts traced" pp_start_agent met-police --spool "$T/spool-p
 check "housing agent starts traced" pp_start_agent housing-hf --spool "$T/spool-housing"
 check "police connects" pp_wait_connected met-police
 check "housing connects" pp_wait_connected housing-hf
+
+# The programs confine themselves too (lib/sandbox.h), whatever runs them.
+traced_child() { ps -o pid= --ppid "$1" | tr -d ' ' | head -1; }
+landlock_abi=$(python3 -c 'import ctypes; print(max(0, ctypes.CDLL(None).syscall(444, None, 0, 1)))')
+for who in broker:"$PP_BROKER_PID":broker.log agent:"$PP_PID_met_police":agent-met-police.log; do
+    name=${who%%:*}; rest=${who#*:}; pid=$(traced_child "${rest%%:*}"); log=$T/${rest#*:}
+    check_grep "the $name has no new privileges" '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status"
+    check_grep "the $name runs under its own seccomp filter" '^Seccomp:[[:space:]]*2' "/proc/$pid/status"
+    check_grep "the $name is not dumpable" 'no core dumps' "$log"
+    if [ "$landlock_abi" -gt 0 ]; then
+        check_grep "the $name confined its writes with Landlock" \
+            "sandbox confined: .*writes confined to its directories \\(Landlock ABI $landlock_abi\\)" "$log"
+    else
+        check_grep "the $name says its writes are not confined (no Landlock)" \
+            'filesystem NOT confined' "$log"
+    fi
+done
 
 FLAG='{"category": "da_victim", "purpose": "safeguarding",
  "lawful_basis": "public_task_safeguarding", "consent": "not_sought_unsafe",
