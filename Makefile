@@ -5,6 +5,7 @@
 #   make demo       bring a partnership up on 127.0.0.1 and play a day
 #   make bench      throughput and latency against raw limits (bench/results.json)
 #   make fuzz       run the libFuzzer targets for longer
+#   make valgrind   unit and integration tests with every process under memcheck
 #   make install    install programs, man pages and units (PREFIX, DESTDIR)
 #   make clean
 #
@@ -76,7 +77,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-fast demo bench fuzz install clean deps
+.PHONY: all test test-fast demo bench fuzz valgrind install clean deps
 all: $(PROGRAMS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 deps: $(BUILD)/.deps-ok
@@ -155,6 +156,10 @@ bench: all $(BENCH_BINS)
 
 fuzz: $(BUILD)/.deps-ok
 	@scripts/fuzz $(or $(FUZZ_SECONDS),300)
+
+# Slow (every program under memcheck); see tests/run and docs/threat-model.md.
+valgrind: all
+	@FLAGPOST_VALGRIND=1 tests/run $(BUILD)
 
 install: all
 	scripts/install-flagpost "$(DESTDIR)" "$(PREFIX)" "$(BIN)"

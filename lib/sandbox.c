@@ -158,11 +158,16 @@ static int enter_seccomp(sandbox_report *rep, fp_error *err)
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == NULL)
         return fp_error_set(err, FP_ERR_IO, "cannot confine the process: out of memory");
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0) {
+        /* libseccomp found no seccomp() system call to sync threads with:
+         * a kernel before 3.17, or valgrind, which does not emulate it. */
+        seccomp_release(ctx);
+        return FP_OK;
+    }
     int rc = FP_OK;
     size_t nd = sizeof denied_always / sizeof denied_always[0];
     size_t nu = sizeof denied_unsanitized / sizeof denied_unsanitized[0];
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0 ||
-        deny_each(ctx, denied_always, nd) != 0 ||
+    if (deny_each(ctx, denied_always, nd) != 0 ||
         (!SANDBOX_SANITIZED && deny_each(ctx, denied_unsanitized, nu) != 0)) {
         rc = fp_error_set(err, FP_ERR_INTERNAL,
                           "cannot confine the process: building the system call filter "

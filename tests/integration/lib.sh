@@ -20,7 +20,10 @@ t_cleanup() {
         kill -TERM "$pid" 2>/dev/null
     done
     for pid in "${T_PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 $((50 * ${FLAGPOST_TIME_SCALE:-1}))); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
@@ -84,14 +87,20 @@ start_bg() {
 stop_pid() {
     local pid=$1 sig=${2:-TERM}
     kill "-$sig" "$pid" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 1 $((100 * ${FLAGPOST_TIME_SCALE:-1}))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
     wait "$pid" 2>/dev/null
     return 0
 }
 
 # wait_until SECONDS COMMAND...: poll until COMMAND succeeds.
+# FLAGPOST_TIME_SCALE (tests/run sets it under valgrind) stretches every
+# wait: the programs run tens of times slower there, and nothing in these
+# tests asserts a time.
 wait_until() {
-    local secs=$1; shift
+    local secs=$(($1 * ${FLAGPOST_TIME_SCALE:-1})); shift
     local deadline=$((SECONDS + secs))
     while [ $SECONDS -lt $deadline ]; do
         "$@" >/dev/null 2>&1 && return 0
@@ -103,7 +112,7 @@ wait_until() {
 # wait_output SECONDS EXPECTED COMMAND...: poll until COMMAND prints EXPECTED
 # (COMMAND is run afresh each time; shell functions work).
 wait_output() {
-    local secs=$1 want=$2; shift 2
+    local secs=$(($1 * ${FLAGPOST_TIME_SCALE:-1})) want=$2; shift 2
     local deadline=$((SECONDS + secs)) got=""
     while [ $SECONDS -lt $deadline ]; do
         got=$("$@" 2>/dev/null)
