@@ -204,7 +204,7 @@ check_no_grep "equality data stays out of the pack" 'Caribbean' "$T/pack.html"
 check_no_grep "case records are sealed at rest" 'Person 7 Example' "$T/data-marac/data.mdb"
 
 # ------------------------------------------------------------ actions
-jq -n --arg soon "$(in_s 8)" --arg later "$(day 14)" '{conference: "hf-round", cases: [
+jq -n --arg soon "$(in_s 30)" --arg later "$(day 14)" '{conference: "hf-round", cases: [
   {case_reference: "C2-001", risk_summary: "Strangulation; separation imminent",
    actions: [{agency: "met-police", action: "Mark the address for urgent response", due: $later},
              {agency: "housing-hf", action: "Sanctuary scheme assessment", due: $later},
@@ -246,7 +246,7 @@ action_state() { status_of ".actions[] | select(.owner == \"$1\") | .state"; }
 check "the coordinator sees police's action done" wait_output 15 done action_state met-police
 check "and housing's" wait_output 15 done action_state housing-hf
 check_eq "health's is still open" "$(action_state nhs-acute)" sent
-check "health's action becomes overdue when missed" wait_output 20 overdue action_state nhs-acute
+check "health's action becomes overdue when missed" wait_output 50 overdue action_state nhs-acute
 check_eq "status counts one overdue" "$(status_of .summary.actions_overdue)" 1
 check "the table shows it" bash -c "$FP --agent $(pp_agent marac) marac status | grep -E 'C2-001 +3 +nhs-acute .*overdue'"
 check_eq "completions are audited as acknowledgements" \
