@@ -204,7 +204,7 @@ check_no_grep "equality data stays out of the pack" 'Caribbean' "$T/pack.html"
 check_no_grep "case records are sealed at rest" 'Person 7 Example' "$T/data-marac/data.mdb"
 
 # ------------------------------------------------------------ actions
-jq -n --arg soon "$(in_s 30)" --arg later "$(day 14)" '{conference: "hf-round", cases: [
+jq -n --arg soon "$(in_s $((30 * ${FLAGPOST_TIME_SCALE:-1})))" --arg later "$(day 14)" '{conference: "hf-round", cases: [
   {case_reference: "C2-001", risk_summary: "Strangulation; separation imminent",
    actions: [{agency: "met-police", action: "Mark the address for urgent response", due: $later},
              {agency: "housing-hf", action: "Sanctuary scheme assessment", due: $later},
