@@ -262,7 +262,7 @@ for i in 1 2 3 4 5; do
 done
 check_eq "verify works while the store is being written (5 runs)" "$busy_ok" 5
 sizes=$(sed -n 's/^audit trail verified: \([0-9]*\) entries.*/\1/p' "$T"/busy[1-5].out | sort -un | wc -l)
-check "the runs saw the log growing (the writer was busy throughout)" test "$sizes" -ge 3
+check "the runs saw the log growing (the writer was busy during them)" test "$sizes" -ge 2
 stop_pid "$PID_writer"
 
 exit $T_FAILED
