@@ -387,11 +387,21 @@ static int run_listen(rogue *r, void *mon)
     return 0;
 }
 
+/* No answer comes to a frame that is not a message, so wait at close
+ * until it has really left (the connection may still be handshaking). */
+static void linger_for_send(rogue *r)
+{
+    int linger = 10000;
+    zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
 static int run_mode(rogue *r)
 {
     const char *mode = r->o.mode;
     if (strcmp(mode, "resend") == 0)
         return run_resend(r);
+    if (strcmp(mode, "garbage") == 0 || strcmp(mode, "truncated") == 0)
+        linger_for_send(r);
     if (strcmp(mode, "garbage") == 0) {
         zmq_send(r->sock, "\xff\xfe not protobuf", 15, 0);
         puts("{\"status\":\"sent\"}");
