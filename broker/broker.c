@@ -487,18 +487,20 @@ void broker_reload(broker *b)
                   err.message);
         return;
     }
-    policy *pol = NULL;
-    if (policy_load(&pol, b->cfg.policy_path, trust_store_ca_public(trust), &err) != FP_OK) {
-        log_event(&b->log, LOG_ERROR, "reload-failed", "what=policy error=\"%s\"", err.message);
-        audit_policy_refused(b, &err);
-        trust_store_free(trust);
-        return;
-    }
+    /* The new revocation list takes effect even if the policy file turns
+     * out to be bad: an altered policy must never hold back a revocation. */
     trust_store_free(b->trust);
     b->trust = trust;
     log_event(&b->log, LOG_INFO, "trust-reloaded", "certificates=%zu skipped=%zu",
               trust_store_count(trust), trust_store_skipped(trust));
     sessions_sweep(b, envelope_now_ms(), "certificate revoked or expired (trust reloaded)");
+    policy *pol = NULL;
+    if (policy_load(&pol, b->cfg.policy_path, trust_store_ca_public(trust), &err) != FP_OK) {
+        log_event(&b->log, LOG_ERROR, "reload-failed",
+                  "what=policy error=\"%s\" action=\"kept the policy in force\"", err.message);
+        audit_policy_refused(b, &err);
+        return;
+    }
     unsigned char old[32];
     memcpy(old, policy_hash(b->policy), 32);
     policy_free(b->policy);

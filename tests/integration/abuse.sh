@@ -249,9 +249,18 @@ check_grep "naming the policy file" "policy.yaml" "$T/last.err"
 check_fails "an agent refuses to start on an altered policy" "$FLAGPOST_BIN/flagpost-agent" \
     --identity "$T/id-met-police" --ca "$PP_BUNDLE" --policy "$PP_POLICY" \
     --data "$T/never2" --broker tcp://127.0.0.1:1 --socket "ipc://$T/never.sock"
+# A revocation published at the same time must take effect regardless.
+check "the school is revoked meanwhile" "$FP" ca revoke --ca "$PP_CA" --id school-hf-primary \
+    --reason "test"
+check "bundle re-exported" "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE"
 kill -HUP "$PP_BROKER_PID" "$PP_PID_met_police"
 check "the broker refuses the altered policy on SIGHUP" wait_until 15 \
     grep -q 'reload-failed what=policy' "$T/broker.log"
+check_fails "but the new revocation list is in force" timeout 20 "$ROGUE" \
+    --identity "$T/id-school-hf-primary" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
+    valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x
+check "and the school's refused handshake is audited" \
+    audit_has certificate_refused '.reason | test("school-hf-primary was revoked")'
 check "the refusal is audited" wait_until 10 \
     audit_has policy_loaded '.decision=="refused" and (.reason | test("still in force='"$OLD_HASH"'"))'
 check_eq "the signed policy stays in force" \
