@@ -10,7 +10,8 @@
  * again as it is opened: the signature under one of the sender's
  * certificates, and the store's own copies of sender, flag id, version,
  * message id and category against the signed ones, and the sealed part
- * against the digest the sender signed.  A record edited on disk is never
+ * (while it is held: a withdrawn or expired flag keeps none) against the
+ * digest the sender signed.  A record edited on disk is never
  * shown as the sender's flag: it is listed as failing its integrity check,
  * with no content, and logged.  (The record's local state -- withdrawn,
  * superseded -- and the lookup index are the agent's own bookkeeping and
@@ -99,7 +100,8 @@ static bool record_intact(agent *a, const Flagpost__StoredFlag *f, const opened 
     return strcmp(o->env->sender, f->sender) == 0 && same_bytes(&o->body->flag_id, &f->flag_id) &&
            same_bytes(&o->env->message_id, &f->message_id) && o->body->version == f->version &&
            (f->category[0] == '\0' || strcmp(o->body->category, f->category) == 0) &&
-           part_signed(o->body, &f->part) && signed_by_sender(a, o->se, f->sender);
+           (f->part.len == 0 || part_signed(o->body, &f->part)) &&
+           signed_by_sender(a, o->se, f->sender);
 }
 
 static json_t *tampered_json(agent *a, const Flagpost__StoredFlag *f)
