@@ -5,9 +5,21 @@
  * The store keeps each flag sealed as delivered; opening it here means a
  * copied database file shows metadata but no field values without the
  * agency's box key.
+ *
+ * It also keeps the sender's signed envelope, so every record is checked
+ * again as it is opened: the signature under one of the sender's
+ * certificates, and the store's own copies of sender, flag id, version,
+ * message id and category against the signed ones, and the sealed part
+ * (while it is held: a withdrawn or expired flag keeps none) against the
+ * digest the sender signed.  A record edited on disk is never
+ * shown as the sender's flag: it is listed as failing its integrity check,
+ * with no content, and logged.  (The record's local state -- withdrawn,
+ * superseded -- and the lookup index are the agent's own bookkeeping and
+ * are not signed; see docs/abuse-cases.md.)
  */
 #include "lookup.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +67,53 @@ static Flagpost__Payload *open_payload(agent *a, const char *sender,
     return NULL;
 }
 
+/* Any certificate the sender ever held may have signed a stored flag
+ * (it was checked as valid when the flag arrived). */
+static bool signed_by_sender(agent *a, const Flagpost__SignedEnvelope *se, const char *sender)
+{
+    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        if (strcmp(c->agency_id, sender) == 0 &&
+            envelope_verify(se, c->sign_public, NULL) == FP_OK)
+            return true;
+    }
+    return false;
+}
+
+static bool same_bytes(const ProtobufCBinaryData *x, const ProtobufCBinaryData *y)
+{
+    return x->len == y->len && (x->len == 0 || memcmp(x->data, y->data, x->len) == 0);
+}
+
+static bool part_signed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
+{
+    unsigned char d[32];
+    crypto_hash_sha256(d, part->data, part->len);
+    for (size_t i = 0; i < body->n_part_digests; i++)
+        if (body->part_digests[i].len == 32 && memcmp(body->part_digests[i].data, d, 32) == 0)
+            return true;
+    return false;
+}
+
+static bool record_intact(agent *a, const Flagpost__StoredFlag *f, const opened *o)
+{
+    return strcmp(o->env->sender, f->sender) == 0 && same_bytes(&o->body->flag_id, &f->flag_id) &&
+           same_bytes(&o->env->message_id, &f->message_id) && o->body->version == f->version &&
+           (f->category[0] == '\0' || strcmp(o->body->category, f->category) == 0) &&
+           (f->part.len == 0 || part_signed(o->body, &f->part)) &&
+           signed_by_sender(a, o->se, f->sender);
+}
+
+static json_t *tampered_json(agent *a, const Flagpost__StoredFlag *f)
+{
+    char id[33];
+    envelope_id_hex(f->flag_id.data, f->flag_id.len, id);
+    log_event(&a->log, LOG_WARN, "stored-flag-integrity-failed", "flag=%s", id);
+    return json_pack("{s:s, s:s, s:s}", "flag_id", id, "integrity", "failed", "error",
+                     "this stored record does not match what its sender signed (edited on "
+                     "disk?); it is not shown");
+}
+
 static int open_flag(agent *a, const Flagpost__StoredFlag *f, opened *o)
 {
     memset(o, 0, sizeof *o);
@@ -67,6 +126,8 @@ static int open_flag(agent *a, const Flagpost__StoredFlag *f, opened *o)
     o->part = flagpost__recipient_part__unpack(NULL, f->part.len, f->part.data);
     if (o->body == NULL || o->part == NULL)
         return FP_ERR_IO;
+    if (!record_intact(a, f, o))
+        return FP_ERR_CRYPTO;
     o->payload = open_payload(a, f->sender, o->part);
     return FP_OK;
 }
@@ -140,7 +201,8 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
 json_t *lookup_flag_to_json(agent *a, const Flagpost__StoredFlag *f)
 {
     opened o;
-    json_t *j = open_flag(a, f, &o) == FP_OK ? flag_json(a, f, &o) : NULL;
+    int rc = open_flag(a, f, &o);
+    json_t *j = rc == FP_OK ? flag_json(a, f, &o) : rc == FP_ERR_CRYPTO ? tampered_json(a, f) : NULL;
     opened_free(&o);
     return j;
 }
@@ -183,9 +245,12 @@ static int collect(void *ctx, const Flagpost__StoredFlag *f)
 {
     collect_ctx *c = ctx;
     opened o;
-    if (open_flag(c->a, f, &o) == FP_OK) {
+    int rc = open_flag(c->a, f, &o);
+    if (rc == FP_OK) {
         json_array_append_new(c->out, flag_json(c->a, f, &o));
         remember_view(c->views, f, &o);
+    } else if (rc == FP_ERR_CRYPTO) {
+        json_array_append_new(c->out, tampered_json(c->a, f));
     }
     opened_free(&o);
     return 0;

@@ -27,6 +27,7 @@
 #include "envelope.h"
 #include "intake.h"
 #include "lifecycle.h"
+#include "sessions.h"
 #include "verify.h"
 #include "sandbox.h"
 #include "verify_pool.h"
@@ -211,6 +212,7 @@ typedef struct inbound {
     Flagpost__ToBroker *msg;
     intake_reply reply;
     bool fresh;                    /* first message on a new connection */
+    int fd;                        /* the socket it arrived on (sessions.h) */
 } inbound;
 
 static bool is_intake(const inbound *in)
@@ -241,6 +243,7 @@ static int read_inbound(broker *b, inbound *in)
         zmq_msg_close(&body);
         return 0;
     }
+    in->fd = zmq_msg_get(&body, ZMQ_SRCFD);
     const char *user = zmq_msg_gets(&body, "User-Id");
     if (user != NULL)
         snprintf(in->agency, sizeof in->agency, "%s", user);
@@ -263,16 +266,31 @@ static int note_presence(broker *b, MDB_txn *txn, inbound *in, int64_t now, fp_e
     if (p == NULL || !fresh)
         return FP_OK;
     in->fresh = true;
+    sessions_note_socket(p, in->fd);
     log_event(&b->log, LOG_INFO, "agent-connected", "agency=%s", in->agency);
     return audit_entry_simple(b->store, txn, FLAGPOST__AUDIT_EVENT__AUDIT_AGENT_CONNECTED,
                               in->agency, "", "", NULL, 0, policy_hash(b->policy), now, err);
 }
 
+/* A frame that is not a ToBroker at all (cut short, bit-flipped framing)
+ * from an authenticated agency: refused, and audited like any refusal. */
+static int audit_malformed_frame(broker *b, MDB_txn *txn, const inbound *in, int64_t now,
+                                 fp_error *err)
+{
+    b->stats_refused++;
+    return audit_entry_simple(b->store, txn, FLAGPOST__AUDIT_EVENT__AUDIT_MESSAGE_REFUSED,
+                              in->agency, "", "malformed-frame", NULL, 0,
+                              policy_hash(b->policy), now, err);
+}
+
 static int stage_one(broker *b, MDB_txn *txn, inbound *in, bool with_intake, int64_t now,
                      fp_error *err)
 {
-    int rc = note_presence(b, txn, in, now, err);
-    if (rc != FP_OK)
+    /* An agency whose certificate stopped being valid has no presence and
+     * releases nothing; intake refuses (and audits) what it publishes. */
+    bool admitted = sessions_admitted(b, in->agency, now);
+    int rc = admitted ? note_presence(b, txn, in, now, err) : FP_OK;
+    if (rc != FP_OK || (!admitted && !is_intake(in)))
         return rc;
     switch (in->msg->kind_case) {
     case FLAGPOST__TO_BROKER__KIND_PUBLISH:
@@ -310,9 +328,12 @@ static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_er
         answers = with_intake && in[i].msg != NULL && is_intake(&in[i]);
     int rc = answers ? broker_store_begin(b->store, true, &txn, err)
                      : broker_store_begin_lazy(b->store, &txn, err);
-    for (size_t i = 0; rc == FP_OK && i < n; i++)
+    for (size_t i = 0; rc == FP_OK && i < n; i++) {
         if (in[i].msg != NULL && in[i].agency[0] != '\0')
             rc = stage_one(b, txn, &in[i], with_intake, now, err);
+        else if (with_intake && in[i].agency[0] != '\0')
+            rc = audit_malformed_frame(b, txn, &in[i], now, err);
+    }
     if (rc == FP_OK)
         return broker_store_commit(txn, err);
     if (txn != NULL)
@@ -331,7 +352,8 @@ static void answer_batch(broker *b, inbound *in, size_t n, bool intake_committed
             if (p != NULL)
                 attest_send_latest(b, p);
         }
-        if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_CONSISTENCY_REQUEST)
+        if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_CONSISTENCY_REQUEST &&
+            sessions_admitted(b, in[i].agency, envelope_now_ms()))
             attest_answer(b, in[i].routing, in[i].routing_len, in[i].msg->consistency_request);
         if (!is_intake(&in[i]))
             continue;
@@ -447,6 +469,33 @@ static void log_backlog(broker *b)
 
 /* ---------------------------------------------------------------- reload */
 
+/* A policy file that fails its signature (or does not parse) on reload:
+ * the one in force stays, and the refusal is on the audit trail, as a
+ * policy_loaded entry whose decision is "refused". */
+static void audit_policy_refused(broker *b, const fp_error *why)
+{
+    char reason[600], inforce[65];
+    sodium_bin2hex(inforce, sizeof inforce, policy_hash(b->policy), 32);
+    snprintf(reason, sizeof reason, "reload refused, still in force=%s: %.500s", inforce,
+             why->message);
+    Flagpost__AuditEntry e = FLAGPOST__AUDIT_ENTRY__INIT;
+    e.event = FLAGPOST__AUDIT_EVENT__AUDIT_POLICY_LOADED;
+    e.sender = b->id.cert.agency_id;
+    e.decision = (char *)"refused";
+    e.stage = (char *)"broker";
+    e.reason = reason;
+    e.policy_hash.data = (uint8_t *)(uintptr_t)policy_hash(b->policy);
+    e.policy_hash.len = 32;
+    MDB_txn *txn;
+    fp_error err;
+    if (broker_store_begin(b->store, true, &txn, &err) != FP_OK)
+        return;
+    if (audit_entry_append(b->store, txn, &e, envelope_now_ms(), &err) == FP_OK)
+        broker_store_commit(txn, &err);
+    else
+        broker_store_abort(txn);
+}
+
 void broker_reload(broker *b)
 {
     fp_error err;
@@ -456,16 +505,20 @@ void broker_reload(broker *b)
                   err.message);
         return;
     }
-    policy *pol = NULL;
-    if (policy_load(&pol, b->cfg.policy_path, trust_store_ca_public(trust), &err) != FP_OK) {
-        log_event(&b->log, LOG_ERROR, "reload-failed", "what=policy error=\"%s\"", err.message);
-        trust_store_free(trust);
-        return;
-    }
+    /* The new revocation list takes effect even if the policy file turns
+     * out to be bad: an altered policy must never hold back a revocation. */
     trust_store_free(b->trust);
     b->trust = trust;
     log_event(&b->log, LOG_INFO, "trust-reloaded", "certificates=%zu skipped=%zu",
               trust_store_count(trust), trust_store_skipped(trust));
+    sessions_sweep(b, envelope_now_ms(), "certificate revoked or expired (trust reloaded)");
+    policy *pol = NULL;
+    if (policy_load(&pol, b->cfg.policy_path, trust_store_ca_public(trust), &err) != FP_OK) {
+        log_event(&b->log, LOG_ERROR, "reload-failed",
+                  "what=policy error=\"%s\" action=\"kept the policy in force\"", err.message);
+        audit_policy_refused(b, &err);
+        return;
+    }
     unsigned char old[32];
     memcpy(old, policy_hash(b->policy), 32);
     policy_free(b->policy);
@@ -496,6 +549,7 @@ int broker_run(broker *b, broker_signals *sig, fp_error *err)
         delivery_pump(b, now);
         if (now >= next_housekeeping) {
             check_presence(b, now);
+            sessions_sweep(b, now, "certificate no longer valid");
             delivery_check_stalls(b, now, STALL_MS);
             lifecycle_run_deadlines(b, now);
             attest_tick(b, now);

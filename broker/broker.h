@@ -74,8 +74,10 @@ typedef struct broker_signals {
 
 int broker_run(broker *b, broker_signals *sig, fp_error *err);
 
-/* Reload the trust bundle (certificates and revocation list) and the signed
- * policy; on any error keep running on what was loaded before. */
+/* Reload the trust bundle (certificates and revocation list), ending the
+ * sessions of agencies it no longer admits (sessions.h), then the signed
+ * policy.  Each is kept as before if its new version fails to load; a bad
+ * policy file never holds back a new revocation list. */
 void broker_reload(broker *b);
 
 /* Send one ToAgent to a connected agency's connection.  FP_ERR_UNAVAILABLE

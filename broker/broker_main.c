@@ -56,8 +56,9 @@ static void usage(FILE *out)
           "\n"
           "Signals: SIGTERM/SIGINT finish the current batch and stop cleanly; SIGHUP\n"
           "reloads the trust bundle, revocation list and signed policy (a policy change\n"
-          "is audited with the old and new hash; a bad file is refused and the old one\n"
-          "kept).\n",
+          "is audited with the old and new hash; a bad file is refused, audited and the\n"
+          "old one kept).  A revoked agency's open session is closed at once and its\n"
+          "queued deliveries held.\n",
           out);
 }
 

@@ -76,6 +76,7 @@ peer *peers_touch(peers *p, const char *agency, const unsigned char *routing, si
         e->cursor = 0;
         e->inflight = 0;
         e->last_progress_ms = now;
+        e->sock_known = false;   /* the caller notes the new socket */
     }
     e->last_heard_ms = now;
     return e;

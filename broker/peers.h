@@ -29,6 +29,11 @@ typedef struct peer {
     uint64_t cursor;          /* highest queue seq sent on this connection */
     size_t inflight;          /* sent and not yet acknowledged */
     int64_t last_progress_ms; /* last send or acknowledgement */
+    /* The socket this connection arrived on, so it can be closed when the
+     * agency's certificate stops being valid (sessions.h). */
+    bool sock_known;
+    int sock_fd;
+    uint64_t sock_dev, sock_ino;
 } peer;
 
 typedef struct peers peers;

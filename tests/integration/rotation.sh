@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Keys and trust change while flags are in flight, and nothing is lost:
 # the broker reloads a newly signed policy on SIGHUP (audited, old and new
-# hash) and refuses an altered one; a revocation picked up on SIGHUP stops
-# an agency at its next message; an agency's identity is re-issued with an
+# hash) and refuses an altered one; a revocation picked up on SIGHUP ends
+# the agency's open session at once; an agency's identity is re-issued with an
 # overlap period and swapped in on SIGHUP while flags sealed to both keys
 # are queued; the broker's own identity is rotated.
 . "$(dirname "$0")/lib.sh"
@@ -44,11 +44,17 @@ check "nhs-acute revoked" "$FP" ca revoke --ca "$PP_CA" --id nhs-acute --reason 
 check "bundle re-exported" "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE"
 kill -HUP "$PP_BROKER_PID"
 check "the broker reloads the revocation list" wait_until 10 grep -q "trust-reloaded" "$T/broker.log"
-sleep 0.5
+# The revoked agency's open connection is ended at once (not at its next
+# message), and its agent is refused when it reconnects.
+check "the revoked agency's session is ended and audited" wait_until 15 bash -c \
+    "$FP audit list --data $PP_BROKER_DATA --format jsonl --event agent_disconnected | grep -q 'nhs-acute.*revoked'"
+check "its agent is refused when it reconnects" wait_until 15 \
+    grep -q broker-refused-certificate "$T/agent-nhs-acute.log"
 NHS_FLAG='{"category":"da_victim","purpose":"safeguarding","lawful_basis":"public_task_safeguarding","consent":"given","risk":"high","subject":{"role":"victim","nhs":"9434765919"},"recipients":["housing-hf"]}'
 echo "$NHS_FLAG" | pp_fp nhs-acute publish - >"$T/nhs.out" 2>&1
-check "the revoked agency's next message is refused" wait_until 15 bash -c \
-    "$FP audit list --data $PP_BROKER_DATA --format jsonl --event message_refused | grep -q 'nhs-acute.*no-valid-certificate'"
+check_eq "its next flag never reaches the broker" "$(jq -r .status "$T/nhs.out")" pending
+check "the refused reconnection is audited" bash -c \
+    "$FP audit list --data $PP_BROKER_DATA --format jsonl --event certificate_refused | grep -q revoked"
 
 # ---------------------------------------------------------------- agency rotation
 # housing's identity is re-issued; the broker learns it first, then police

@@ -8,22 +8,36 @@
  *   rogue_agent --identity DIR --ca DIR --broker EP MODE [options]
  *
  * MODE: valid | bad-signature | forged-sender | replay-same | replay-altered |
- *       stale | malformed-envelope | garbage
+ *       stale | future | malformed-envelope | garbage | bit-flip |
+ *       truncated-envelope | truncated | resend | listen
  * options: --to AGENCY (repeatable), --claim AGENCY, --server-ca DIR (broker key
  *          from another bundle), --category C, --purpose P,
  *          --basis B, --consent C, --risk R, --role R, --nhs N,
  *          --field NAME=VALUE (declared and sealed), --undeclared NAME=VALUE
- *          (sealed but not declared)
+ *          (sealed but not declared), --save FILE (keep the exact frame
+ *          sent), --load FILE (resend: the frame to send again), --alter
+ *          (resend: same message id, other body, signed again),
+ *          --show-bytes (print the signature and the first part's last 16
+ *          bytes, hex, so a test can find them on disk), --for SECONDS
+ *          (listen: how long)
+ *
+ * bit-flip and truncated-envelope spoil the signed envelope after signing;
+ * truncated cuts the whole frame short, so it is not a message at all.
+ * listen connects and stays, saying hello, printing each delivery and each
+ * connection event as a JSON line, and never acknowledges anything: a
+ * recipient whose deliveries stay queued at the broker.
  *
  * Prints each broker answer as one JSON line.  Exit 0 when answers came
  * back (whatever they say: the test judges them), 1 otherwise.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "envelope.h"
@@ -38,6 +52,9 @@
 typedef struct options {
     const char *identity, *ca, *server_ca, *broker, *mode, *claim;
     const char *category, *purpose, *basis, *consent, *risk, *role, *nhs;
+    const char *save, *load;
+    bool alter, show_bytes;
+    int listen_s;
     const char *to[MAX_TO];
     size_t n_to;
     char *fields[MAX_FIELDS];
@@ -159,6 +176,16 @@ static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts,
     return out;
 }
 
+static void print_hex_field(const char *name, const uint8_t *data, size_t len)
+{
+    char hex[2 * 64 + 1];
+    if (len > 64)
+        len = 64;
+    sodium_bin2hex(hex, sizeof hex, data, len);
+    printf("{\"%s\":\"%s\"}\n", name, hex);
+    fflush(stdout);
+}
+
 static int send_publish(rogue *r, const Flagpost__SignedEnvelope *se, ProtobufCBinaryData *parts,
                         size_t n_parts)
 {
@@ -172,8 +199,20 @@ static int send_publish(rogue *r, const Flagpost__SignedEnvelope *se, ProtobufCB
     size_t len = flagpost__to_broker__get_packed_size(&msg);
     uint8_t *buf = malloc(len);
     flagpost__to_broker__pack(&msg, buf);
+    if (r->o.save != NULL) {
+        FILE *f = fopen(r->o.save, "wb");
+        if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+            fprintf(stderr, "rogue_agent: cannot save the frame to %s\n", r->o.save);
+    }
+    if (strcmp(r->o.mode, "truncated") == 0)
+        len /= 2;   /* cut inside the publish: no longer a ToBroker */
     int rc = zmq_send(r->sock, buf, len, 0);
     free(buf);
+    if (r->o.show_bytes) {
+        print_hex_field("signature", se->signature.data, se->signature.len);
+        if (n_parts > 0 && parts[0].len >= 16)
+            print_hex_field("part_tail", parts[0].data + parts[0].len - 16, 16);
+    }
     return rc < 0 ? -1 : 0;
 }
 
@@ -216,9 +255,153 @@ static int print_answer(rogue *r)
     }
 }
 
+/* The bytes of --load; with --alter, the same message id with another
+ * body, signed again by this identity (a replay dressed as new). */
+static uint8_t *load_frame(rogue *r, size_t *len)
+{
+    FILE *f = fopen(r->o.load, "rb");
+    if (f == NULL)
+        return NULL;
+    uint8_t *buf = malloc(1 << 20);
+    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    fclose(f);
+    if (buf == NULL || !r->o.alter)
+        return buf;
+    Flagpost__ToBroker *msg = flagpost__to_broker__unpack(NULL, *len, buf);
+    free(buf);
+    Flagpost__Envelope *env = NULL;
+    if (msg == NULL || msg->kind_case != FLAGPOST__TO_BROKER__KIND_PUBLISH ||
+        envelope_decode(msg->publish->signed_, &env, NULL) != FP_OK) {
+        if (msg)
+            flagpost__to_broker__free_unpacked(msg, NULL);
+        return NULL;
+    }
+    env->body.data[env->body.len - 1] ^= 0x01;
+    env->created_ms = envelope_now_ms();
+    Flagpost__SignedEnvelope se, *orig = msg->publish->signed_;
+    envelope_sign(env, r->id.sign_secret, &se, NULL);
+    msg->publish->signed_ = &se;
+    *len = flagpost__to_broker__get_packed_size(msg);
+    buf = malloc(*len);
+    flagpost__to_broker__pack(msg, buf);
+    msg->publish->signed_ = orig;
+    envelope_signed_release(&se);
+    flagpost__envelope__free_unpacked(env, NULL);
+    flagpost__to_broker__free_unpacked(msg, NULL);
+    return buf;
+}
+
+static int run_resend(rogue *r)
+{
+    size_t len = 0;
+    uint8_t *buf = r->o.load ? load_frame(r, &len) : NULL;
+    if (buf == NULL)
+        return die("resend: cannot read a publish frame from --load", r->o.load);
+    int rc = zmq_send(r->sock, buf, len, 0) < 0 ? 1 : print_answer(r);
+    free(buf);
+    return rc;
+}
+
+static void send_hello(rogue *r)
+{
+    Flagpost__Hello hello = FLAGPOST__HELLO__INIT;
+    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
+    msg.kind_case = FLAGPOST__TO_BROKER__KIND_HELLO;
+    msg.hello = &hello;
+    uint8_t buf[64];
+    size_t len = flagpost__to_broker__pack(&msg, buf);
+    zmq_send(r->sock, buf, len, ZMQ_DONTWAIT);
+}
+
+static void print_delivery(void *sock)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return;
+    }
+    Flagpost__ToAgent *a = flagpost__to_agent__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    if (a != NULL && a->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
+        printf("{\"delivery\":%llu}\n", (unsigned long long)a->deliver->seq);
+        fflush(stdout);
+    }
+    if (a != NULL)
+        flagpost__to_agent__free_unpacked(a, NULL);
+}
+
+/* One monitor event as a JSON line; returns true for an authentication
+ * failure (the broker refused our certificate: nothing more to see). */
+static bool print_event(void *mon)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return false;
+    }
+    uint16_t ev = 0;
+    if (zmq_msg_size(&m) >= 2)
+        memcpy(&ev, zmq_msg_data(&m), 2);
+    while (zmq_msg_more(&m)) {
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, mon, 0);
+    }
+    zmq_msg_close(&m);
+    const char *name = ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED     ? "connected"
+                       : ev == ZMQ_EVENT_DISCONNECTED          ? "disconnected"
+                       : ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "refused"
+                                                               : "other";
+    printf("{\"event\":\"%s\"}\n", name);
+    fflush(stdout);
+    return ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_listen(rogue *r, void *mon)
+{
+    int64_t end = mono_ms() + (int64_t)(r->o.listen_s > 0 ? r->o.listen_s : 30) * 1000;
+    int64_t next_hello = 0;
+    bool refused = false;
+    while (!refused && mono_ms() < end) {
+        if (mono_ms() >= next_hello) {
+            send_hello(r);
+            next_hello = mono_ms() + 1000;
+        }
+        zmq_pollitem_t items[] = {{r->sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 200) <= 0)
+            continue;
+        if (items[0].revents & ZMQ_POLLIN)
+            print_delivery(r->sock);
+        if (items[1].revents & ZMQ_POLLIN)
+            refused = print_event(mon);
+    }
+    return 0;
+}
+
+/* No answer comes to a frame that is not a message, so wait at close
+ * until it has really left (the connection may still be handshaking). */
+static void linger_for_send(rogue *r)
+{
+    int linger = 10000;
+    zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger);
+}
+
 static int run_mode(rogue *r)
 {
     const char *mode = r->o.mode;
+    if (strcmp(mode, "resend") == 0)
+        return run_resend(r);
+    if (strcmp(mode, "garbage") == 0 || strcmp(mode, "truncated") == 0)
+        linger_for_send(r);
     if (strcmp(mode, "garbage") == 0) {
         zmq_send(r->sock, "\xff\xfe not protobuf", 15, 0);
         puts("{\"status\":\"sent\"}");
@@ -243,7 +426,8 @@ static int run_mode(rogue *r)
     env.type = FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG;
     env.sender = strcmp(mode, "forged-sender") == 0 ? (char *)(uintptr_t)r->o.claim
                                                      : r->id.cert.agency_id;
-    env.created_ms = envelope_now_ms() - (strcmp(mode, "stale") == 0 ? 3600 * 1000 : 0);
+    env.created_ms = envelope_now_ms() - (strcmp(mode, "stale") == 0 ? 3600 * 1000 : 0) +
+                     (strcmp(mode, "future") == 0 ? 3600 * 1000 : 0);
     env.body.data = body;
     env.body.len = body_len;
     Flagpost__SignedEnvelope se;
@@ -259,6 +443,19 @@ static int run_mode(rogue *r)
     }
     if (strcmp(mode, "bad-signature") == 0)
         se.signature.data[10] ^= 0x40;
+    if (strcmp(mode, "bit-flip") == 0)
+        se.envelope.data[se.envelope.len / 2] ^= 0x01;   /* one bit, mid-envelope */
+    if (strcmp(mode, "truncated-envelope") == 0)
+        se.envelope.len -= 5;
+    if (strcmp(mode, "truncated") == 0) {   /* no answer can come: there is no message */
+        int sent = send_publish(r, &se, parts, r->o.n_to);
+        puts(sent == 0 ? "{\"status\":\"sent\"}" : "{\"status\":\"not sent\"}");
+        envelope_signed_release(&se);
+        free(body);
+        for (size_t i = 0; i < r->o.n_to; i++)
+            free(parts[i].data);
+        return sent;
+    }
     int rc = send_publish(r, &se, parts, r->o.n_to) || print_answer(r);
     if (rc == 0 && strncmp(mode, "replay", 6) == 0) {
         if (strcmp(mode, "replay-altered") == 0) {
@@ -283,7 +480,9 @@ static int parse(int argc, char **argv, options *o)
         {"purpose", 1, NULL, 'p'},  {"basis", 1, NULL, 'l'},    {"consent", 1, NULL, 'o'},
         {"risk", 1, NULL, 'r'},     {"role", 1, NULL, 'R'},     {"nhs", 1, NULL, 'n'},
         {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'},
-        {"server-ca", 1, NULL, 'S'}, {NULL, 0, NULL, 0}};
+        {"server-ca", 1, NULL, 'S'}, {"save", 1, NULL, 's'},   {"load", 1, NULL, 'L'},
+        {"alter", 0, NULL, 'A'},     {"show-bytes", 0, NULL, 'B'}, {"for", 1, NULL, 'F'},
+        {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
                    .basis = "public_task_safeguarding", .consent = "given", .risk = "high",
                    .role = "victim", .nhs = "9434765919", .claim = "met-police"};
@@ -294,6 +493,11 @@ static int parse(int argc, char **argv, options *o)
         case 'c': o->ca = optarg; break;
         case 'b': o->broker = optarg; break;
         case 'S': o->server_ca = optarg; break;
+        case 's': o->save = optarg; break;
+        case 'L': o->load = optarg; break;
+        case 'A': o->alter = true; break;
+        case 'B': o->show_bytes = true; break;
+        case 'F': o->listen_s = atoi(optarg); break;
         case 't': if (o->n_to < MAX_TO) o->to[o->n_to++] = optarg; break;
         case 'C': o->claim = optarg; break;
         case 'g': o->category = optarg; break;
@@ -340,8 +544,20 @@ int main(int argc, char **argv)
     zmq_setsockopt(r.sock, ZMQ_CURVE_SERVERKEY, bc->curve_public, 32);
     zmq_setsockopt(r.sock, ZMQ_CURVE_PUBLICKEY, r.id.cert.curve_public, 32);
     zmq_setsockopt(r.sock, ZMQ_CURVE_SECRETKEY, r.id.curve_secret, 32);
+    void *mon = NULL;
+    if (strcmp(r.o.mode, "listen") == 0) {
+        zmq_socket_monitor(r.sock, "inproc://rogue-monitor",
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        mon = zmq_socket(r.ctx, ZMQ_PAIR);
+        zmq_connect(mon, "inproc://rogue-monitor");
+    }
     zmq_connect(r.sock, r.o.broker);
-    int rc = run_mode(&r);
+    int rc = mon != NULL ? run_listen(&r, mon) : run_mode(&r);
+    if (mon != NULL) {   /* stop the monitor before closing its reader (see agents/agent.c) */
+        zmq_socket_monitor(r.sock, NULL, 0);
+        zmq_close(mon);
+    }
     if (r.server_trust != r.trust)
         trust_store_free(r.server_trust);
     zmq_close(r.sock);
