@@ -298,9 +298,19 @@ static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
                         fp_error *err)
 {
     Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
-    if (body == NULL || body->flag_id.len != 16)
+    if (body == NULL || body->flag_id.len != 16) {
+        if (body != NULL)
+            flagpost__flag_body__free_unpacked(body, NULL);
         return intake_refuse_message(b, txn, env->sender, env, "malformed-flag-body", NULL, now,
                                      reply, err);
+    }
+    fp_error why;
+    const char *over = decide_check_limits(body, pub, &why);
+    if (over != NULL) {
+        int rc = intake_refuse_message(b, txn, env->sender, env, over, &why, now, reply, err);
+        flagpost__flag_body__free_unpacked(body, NULL);
+        return rc;
+    }
     Flagpost__BrokerFlag *prior = NULL;
     const char *bad = lifecycle_check(b, txn, env, body, &prior);
     bool withdraw = body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW;
