@@ -21,12 +21,15 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admission.h"
+#include "agency_limit.h"
 #include "attest.h"
 #include "audit_entry.h"
 #include "delivery.h"
 #include "envelope.h"
 #include "intake.h"
 #include "lifecycle.h"
+#include "refusals.h"
 #include "verify.h"
 #include "verify_pool.h"
 #include "zap.h"
@@ -43,6 +46,11 @@ void broker_config_defaults(broker_config *cfg)
     cfg->delivery_window = 256;
     cfg->batch_max = 256;
     cfg->checkpoint_ms = 2000;
+    cfg->max_message_bytes = FP_MAX_MESSAGE_BYTES;
+    cfg->agency_rate = BROKER_DEFAULT_AGENCY_RATE;
+    cfg->agency_burst = BROKER_DEFAULT_AGENCY_BURST;
+    cfg->connect_rate = BROKER_DEFAULT_CONNECT_RATE;
+    cfg->connect_rate_total = BROKER_DEFAULT_CONNECT_RATE_TOTAL;
 }
 
 /* ---------------------------------------------------------------- start-up */
@@ -117,8 +125,12 @@ static int bind_router(broker *b, fp_error *err)
     zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    int64_t maxmsg = 4 << 20;
+    int64_t maxmsg = b->cfg.max_message_bytes;
     zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    /* A peer that connects and never finishes its handshake holds a
+     * descriptor; libzmq's default lets it for 30 s. */
+    int handshake = BROKER_HANDSHAKE_MS;
+    zmq_setsockopt(b->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
     int ivl = 2000, timeout = 6000;
     zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
@@ -154,11 +166,21 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
         return fp_error_set(err, FP_ERR_IO, "cannot start ZeroMQ");
     if ((rc = zap_bind(b, err)) != FP_OK)
         return rc;
-    return bind_router(b, err);
+    if ((rc = bind_router(b, err)) != FP_OK)
+        return rc;
+    if ((b->limits = agency_limit_new(cfg->agency_rate, cfg->agency_burst)) == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    if (cfg->connect_rate <= 0)
+        return FP_OK;
+    admission_config ac;
+    admission_config_from_rates(&ac, cfg->connect_rate, cfg->connect_rate_total);
+    return admission_start(&b->admission, b->zmq, b->router, &ac, err);
 }
 
 void broker_close(broker *b)
 {
+    admission_stop(b->admission);
+    agency_limit_free(b->limits);
     if (b->router)
         zmq_close(b->router);
     if (b->zap)
@@ -193,6 +215,7 @@ typedef struct inbound {
     Flagpost__ToBroker *msg;
     intake_reply reply;
     bool fresh;                    /* first message on a new connection */
+    bool limited;                  /* over the agency's rate: not processed, told RETRY */
 } inbound;
 
 static bool is_intake(const inbound *in)
@@ -256,6 +279,8 @@ static int stage_one(broker *b, MDB_txn *txn, inbound *in, bool with_intake, int
     int rc = note_presence(b, txn, in, now, err);
     if (rc != FP_OK)
         return rc;
+    if (in->limited)
+        return FP_OK;
     switch (in->msg->kind_case) {
     case FLAGPOST__TO_BROKER__KIND_PUBLISH:
         return with_intake ? intake_publish(b, txn, in->agency, in->msg->publish, now,
@@ -289,7 +314,7 @@ static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_er
      * and hellos) need not wait for the disk; see broker_store_begin_lazy. */
     bool answers = false;
     for (size_t i = 0; i < n && !answers; i++)
-        answers = with_intake && in[i].msg != NULL && is_intake(&in[i]);
+        answers = with_intake && in[i].msg != NULL && is_intake(&in[i]) && !in[i].limited;
     int rc = answers ? broker_store_begin(b->store, true, &txn, err)
                      : broker_store_begin_lazy(b->store, &txn, err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
@@ -317,7 +342,11 @@ static void answer_batch(broker *b, inbound *in, size_t n, bool intake_committed
             attest_answer(b, in[i].routing, in[i].routing_len, in[i].msg->consistency_request);
         if (!is_intake(&in[i]))
             continue;
-        if (!intake_committed) {
+        if (in[i].limited) {
+            char text[256];
+            agency_limit_describe(b->limits, text, sizeof text);
+            intake_retry_reply(in[i].msg, text, &in[i].reply);
+        } else if (!intake_committed) {
             free(in[i].reply.bytes);
             intake_retry_reply(in[i].msg, why, &in[i].reply);
         }
@@ -333,7 +362,7 @@ static void verify_batch_signatures(broker *b, const inbound *in, size_t n)
 {
     int64_t now = envelope_now_ms();
     for (size_t i = 0; i < n; i++) {
-        if (in[i].msg == NULL || in[i].agency[0] == '\0')
+        if (in[i].msg == NULL || in[i].agency[0] == '\0' || in[i].limited)
             continue;
         if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH)
             verify_prepare(b, in[i].agency, in[i].msg->publish->signed_, now);
@@ -349,8 +378,12 @@ static void process_batch(broker *b)
     if (in == NULL)
         return;
     size_t n = 0;
-    while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0)
+    int64_t now = envelope_now_ms();
+    while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0) {
+        in[n].limited = in[n].msg != NULL && in[n].agency[0] != '\0' && is_intake(&in[n]) &&
+                        !agency_limit_take(b->limits, in[n].agency, now);
         n++;
+    }
     verify_batch_signatures(b, in, n);
     fp_error err;
     int rc = stage_batch(b, in, n, true, &err);
@@ -481,6 +514,7 @@ int broker_run(broker *b, broker_signals *sig, fp_error *err)
             delivery_check_stalls(b, now, STALL_MS);
             lifecycle_run_deadlines(b, now);
             attest_tick(b, now);
+            refusals_flush(b, now);
             next_housekeeping = now + HOUSEKEEPING_MS;
         }
         if (now >= next_backlog) {
