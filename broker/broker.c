@@ -125,7 +125,10 @@ static int bind_router(broker *b, fp_error *err)
     zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    int64_t maxmsg = b->cfg.max_message_bytes;
+    /* Twice the limit at the socket: a message between the two gets a
+     * clear, audited refusal (intake_refuse_oversize); only one beyond is
+     * cut off by ZeroMQ with its connection, unanswered. */
+    int64_t maxmsg = 2 * b->cfg.max_message_bytes;
     zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     /* A peer that connects and never finishes its handshake holds a
      * descriptor; libzmq's default lets it for 30 s. */
@@ -216,7 +219,13 @@ typedef struct inbound {
     intake_reply reply;
     bool fresh;                    /* first message on a new connection */
     bool limited;                  /* over the agency's rate: not processed, told RETRY */
+    size_t size;                   /* bytes of the payload frame */
 } inbound;
+
+static bool oversize(const broker *b, const inbound *in)
+{
+    return in->size > (size_t)b->cfg.max_message_bytes;
+}
 
 static bool is_intake(const inbound *in)
 {
@@ -246,6 +255,7 @@ static int read_inbound(broker *b, inbound *in)
         zmq_msg_close(&body);
         return 0;
     }
+    in->size = zmq_msg_size(&body);
     const char *user = zmq_msg_gets(&body, "User-Id");
     if (user != NULL)
         snprintf(in->agency, sizeof in->agency, "%s", user);
@@ -281,6 +291,11 @@ static int stage_one(broker *b, MDB_txn *txn, inbound *in, bool with_intake, int
         return rc;
     if (in->limited)
         return FP_OK;
+    if (oversize(b, in))
+        return with_intake && is_intake(in) ? intake_refuse_oversize(b, txn, in->agency, in->msg,
+                                                                     in->size, now, &in->reply,
+                                                                     err)
+                                            : FP_OK;
     switch (in->msg->kind_case) {
     case FLAGPOST__TO_BROKER__KIND_PUBLISH:
         return with_intake ? intake_publish(b, txn, in->agency, in->msg->publish, now,
@@ -362,7 +377,7 @@ static void verify_batch_signatures(broker *b, const inbound *in, size_t n)
 {
     int64_t now = envelope_now_ms();
     for (size_t i = 0; i < n; i++) {
-        if (in[i].msg == NULL || in[i].agency[0] == '\0' || in[i].limited)
+        if (in[i].msg == NULL || in[i].agency[0] == '\0' || in[i].limited || oversize(b, &in[i]))
             continue;
         if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH)
             verify_prepare(b, in[i].agency, in[i].msg->publish->signed_, now);
