@@ -40,11 +40,11 @@
  * flags a day; the message rate is there so that one broken or hostile
  * agency cannot take the broker from the others.  A CURVE handshake costs
  * about 0.5 ms of CPU, so the connection rates bound what unauthenticated
- * peers can cost: 200 handshakes a second is a tenth of one core. */
+ * peers can cost: at most about 100 a second from unknown addresses. */
 #define BROKER_DEFAULT_AGENCY_RATE 500.0
 #define BROKER_DEFAULT_AGENCY_BURST 10000.0
 #define BROKER_DEFAULT_CONNECT_RATE 10.0
-#define BROKER_DEFAULT_CONNECT_RATE_TOTAL 200.0
+#define BROKER_DEFAULT_CONNECT_RATE_TOTAL 100.0
 #define BROKER_HANDSHAKE_MS 10000
 
 typedef struct broker_config {

@@ -64,7 +64,7 @@ static void usage(FILE *out)
           "                     authenticated from); more are closed before the handshake\n"
           "  --connect-rate-total N\n"
           "                     new connections per second from all addresses no agency\n"
-          "                     authenticated from recently (default 200, bursts of 2N)\n"
+          "                     authenticated from recently (default 100, bursts of 2N)\n"
           "  --log-level LEVEL  error, warn, info (default) or debug\n"
           "  --help             this text\n"
           "\n"
