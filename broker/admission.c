@@ -32,11 +32,16 @@
 #include <zmq.h>
 
 #include "envelope.h"
+#include "synfilter.h"
 #include "tbucket.h"
 
 #define MONITOR_ENDPOINT "inproc://flagpost.admission"
 #define PROBE 16                  /* slots searched for an address */
 #define AUDIT_FIRST_CERTIFICATES 3   /* certificate refusals audited per address per report */
+#define BLOCK_MS 1000             /* SYNs dropped from an address over its limit */
+#define UNKNOWN_BLOCK_MS 250      /* ... from every unknown address, over the total */
+
+typedef enum verdict { ADMIT = 0, OVER_ADDRESS, OVER_TOTAL } verdict;
 
 typedef struct slot {
     char address[ADMISSION_ADDRESS_MAX];   /* "" = free */
@@ -56,6 +61,7 @@ struct admission {
     admission_refusals evicted;            /* counts of slots evicted before a report */
     uint64_t accepted_total, refused_total;
     uint16_t port;                         /* the broker's listening port */
+    synfilter syn;                         /* kernel-side drops (synfilter.h) */
     void *router, *pair;
     pthread_t thread;
     atomic_int stop;
@@ -131,29 +137,32 @@ static slot *known_slot(admission *a, const char *address, int64_t now)
     return k;
 }
 
-/* One attempt from address at one of the two gates; true = allowed. */
-static bool charge(admission *a, const char *address, bool at_zap, int64_t now)
+/* One attempt from address at one of the two gates. */
+static verdict charge(admission *a, const char *address, bool at_zap, int64_t now)
 {
     const admission_config *c = &a->cfg;
     if (c->address_rate <= 0)
-        return true;
+        return ADMIT;
     slot *s = known_slot(a, address, now);
-    bool ok;
+    verdict v = ADMIT;
     if (s != NULL) {
-        ok = tbucket_take(at_zap ? &s->zap : &s->accept, c->known_rate, c->known_burst, now);
+        if (!tbucket_take(at_zap ? &s->zap : &s->accept, c->known_rate, c->known_burst, now))
+            v = OVER_ADDRESS;
     } else {
         s = find(a, a->unknown, ADMISSION_SLOTS, address, true, now);
         tbucket *own = at_zap ? &s->zap : &s->accept;
-        ok = tbucket_level(own, c->address_rate, c->address_burst, now) >= 1.0 &&
-             (at_zap || tbucket_level(&a->total, c->total_rate, c->total_burst, now) >= 1.0);
-        if (ok) {
+        if (tbucket_level(own, c->address_rate, c->address_burst, now) < 1.0)
+            v = OVER_ADDRESS;
+        else if (!at_zap && tbucket_level(&a->total, c->total_rate, c->total_burst, now) < 1.0)
+            v = OVER_TOTAL;
+        if (v == ADMIT) {
             tbucket_take(own, c->address_rate, c->address_burst, now);
             if (!at_zap)
                 tbucket_take(&a->total, c->total_rate, c->total_burst, now);
         }
     }
     s->last_ms = now;
-    if (!ok) {
+    if (v != ADMIT) {
         if (at_zap)
             s->at_zap++;
         else
@@ -162,7 +171,7 @@ static bool charge(admission *a, const char *address, bool at_zap, int64_t now)
     } else if (!at_zap) {
         a->accepted_total++;
     }
-    return ok;
+    return v;
 }
 
 /* ---------------------------------------------------------------- monitor */
@@ -196,11 +205,33 @@ static void on_accepted(admission *a, int fd)
     char address[ADMISSION_ADDRESS_MAX];
     if (fd < 0 || !peer_of(a, fd, address))
         return;
+    int64_t now = envelope_now_ms();
     pthread_mutex_lock(&a->lock);
-    bool ok = charge(a, address, false, envelope_now_ms());
+    verdict v = charge(a, address, false, now);
+    if (v == OVER_ADDRESS)
+        synfilter_block(&a->syn, address, now + BLOCK_MS);
+    else if (v == OVER_TOTAL)
+        synfilter_block_unknown(&a->syn, now + UNKNOWN_BLOCK_MS);
+    if (v != ADMIT)
+        synfilter_apply(&a->syn, now);   /* at once: the next SYN is already on its way */
     pthread_mutex_unlock(&a->lock);
-    if (!ok)
+    if (v != ADMIT)
         shutdown(fd, SHUT_RDWR);
+}
+
+static void on_listening(admission *a, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    pthread_mutex_lock(&a->lock);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        synfilter_set_listener(&a->syn, fd);
+    }
+    pthread_mutex_unlock(&a->lock);
 }
 
 static void read_events(admission *a)
@@ -223,6 +254,8 @@ static void read_events(admission *a)
         }
         if (event == ZMQ_EVENT_ACCEPTED)
             on_accepted(a, (int)value);
+        else if (event == ZMQ_EVENT_LISTENING)
+            on_listening(a, (int)value);
         zmq_msg_close(&ev);
         zmq_msg_close(&where);
     }
@@ -233,20 +266,13 @@ static void *monitor_main(void *arg)
     admission *a = arg;
     while (!atomic_load(&a->stop)) {
         zmq_pollitem_t item = {a->pair, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 100) > 0)
+        if (zmq_poll(&item, 1, 50) > 0)
             read_events(a);
+        pthread_mutex_lock(&a->lock);
+        synfilter_apply(&a->syn, envelope_now_ms());   /* expiries */
+        pthread_mutex_unlock(&a->lock);
     }
     return NULL;
-}
-
-static uint16_t bound_port(void *router)
-{
-    char ep[256] = "";
-    size_t len = sizeof ep;
-    if (zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
-        return 0;
-    const char *colon = strrchr(ep, ':');
-    return colon ? (uint16_t)atoi(colon + 1) : 0;
 }
 
 int admission_start(admission **out, void *zmq_ctx, void *router, const admission_config *cfg,
@@ -258,11 +284,12 @@ int admission_start(admission **out, void *zmq_ctx, void *router, const admissio
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     a->cfg = *cfg;
     a->router = router;
-    a->port = bound_port(router);
+    synfilter_init(&a->syn);
     crypto_shorthash_keygen(a->hash_key);
     pthread_mutex_init(&a->lock, NULL);
     a->pair = zmq_socket(zmq_ctx, ZMQ_PAIR);
-    if (zmq_socket_monitor(router, MONITOR_ENDPOINT, ZMQ_EVENT_ACCEPTED) != 0 ||
+    if (zmq_socket_monitor(router, MONITOR_ENDPOINT,
+                           ZMQ_EVENT_LISTENING | ZMQ_EVENT_ACCEPTED) != 0 ||
         a->pair == NULL || zmq_connect(a->pair, MONITOR_ENDPOINT) != 0 ||
         pthread_create(&a->thread, NULL, monitor_main, a) != 0) {
         int e = zmq_errno();
@@ -284,6 +311,7 @@ void admission_stop(admission *a)
         return;
     atomic_store(&a->stop, 1);
     pthread_join(a->thread, NULL);
+    synfilter_clear(&a->syn);
     zmq_socket_monitor(a->router, NULL, 0);
     zmq_close(a->pair);
     pthread_mutex_destroy(&a->lock);
@@ -299,7 +327,7 @@ bool admission_zap_allows(admission *a, const char *address, int64_t now_ms)
     char key[ADMISSION_ADDRESS_MAX];
     normalise(address, key);
     pthread_mutex_lock(&a->lock);
-    bool ok = charge(a, key, true, now_ms);
+    bool ok = charge(a, key, true, now_ms) == ADMIT;
     pthread_mutex_unlock(&a->lock);
     return ok;
 }
@@ -314,6 +342,7 @@ void admission_authenticated(admission *a, const char *address, int64_t now_ms)
     slot *k = find(a, a->known, ADMISSION_KNOWN_SLOTS, key, true, now_ms);
     k->known_until_ms = now_ms + a->cfg.known_ttl_ms;
     k->last_ms = now_ms;
+    synfilter_known(&a->syn, key, k->known_until_ms);
     pthread_mutex_unlock(&a->lock);
 }
 

@@ -8,6 +8,10 @@
  * to save that CPU: a few thousand attempts a second from unauthenticated
  * peers would starve the broker.  This module owns the defence:
  *
+ *   - an address over its limit is blocked in the kernel for a second
+ *     (synfilter.h: a socket filter drops its SYNs), and while unknown
+ *     addresses together are over the total, all of them are for a
+ *     quarter second: then the flood costs no CPU at all;
  *   - a monitor on the ROUTER reports every accepted TCP connection (with
  *     its descriptor) to a small thread of ours, which looks the source
  *     address up and, if that address or everyone together is over the
@@ -67,9 +71,9 @@ void admission_config_from_rates(admission_config *cfg, double address_rate,
 
 typedef struct admission admission;
 
-/* Start watching `router` (bound already; `endpoint` is where it is bound,
- * for the listening port).  The monitor thread runs until admission_stop,
- * which must be called before the router is closed. */
+/* Start watching `router`, before it binds (the monitor learns the
+ * listening socket from the bind).  The monitor thread runs until
+ * admission_stop, which must be called before the router is closed. */
 int admission_start(admission **out, void *zmq_ctx, void *router, const admission_config *cfg,
                     fp_error *err);
 void admission_stop(admission *a);

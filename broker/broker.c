@@ -137,6 +137,13 @@ static int bind_router(broker *b, fp_error *err)
     int ivl = 2000, timeout = 6000;
     zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    if (b->cfg.connect_rate > 0) {   /* before the bind: see admission_start */
+        admission_config ac;
+        admission_config_from_rates(&ac, b->cfg.connect_rate, b->cfg.connect_rate_total);
+        int rc = admission_start(&b->admission, b->zmq, b->router, &ac, err);
+        if (rc != FP_OK)
+            return rc;
+    }
     if (zmq_bind(b->router, b->cfg.bind_endpoint) != 0)
         return fp_error_set(err, FP_ERR_IO, "--bind %s: %s", b->cfg.bind_endpoint,
                             zmq_strerror(zmq_errno()));
@@ -173,11 +180,7 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
         return rc;
     if ((b->limits = agency_limit_new(cfg->agency_rate, cfg->agency_burst)) == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
-    if (cfg->connect_rate <= 0)
-        return FP_OK;
-    admission_config ac;
-    admission_config_from_rates(&ac, cfg->connect_rate, cfg->connect_rate_total);
-    return admission_start(&b->admission, b->zmq, b->router, &ac, err);
+    return FP_OK;
 }
 
 void broker_close(broker *b)
