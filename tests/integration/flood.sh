@@ -5,8 +5,9 @@
 # connections a second from 127.0.0.1 (and then from many loopback
 # addresses), each with a real CURVE HELLO, while police publishes flags
 # to IDVA through bench/e2e.  Checks that every flag is delivered, that the
-# broker refused the flood (counted, logged, audited in aggregate) rather
-# than doing its handshakes, and that it kept serving.
+# broker refused the flood (closed connections and SYNs dropped by its
+# socket filter; counted, logged, audited in aggregate) rather than doing
+# its handshakes, and that it kept serving.
 #
 # Prints, and never asserts, the publish -> stored latency without and
 # with the flood and the broker's CPU: timings on a shared machine are
