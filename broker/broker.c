@@ -269,8 +269,6 @@ static int read_inbound(broker *b, inbound *in)
         zmq_msg_recv(&body, b->router, 0);
     }
     zmq_msg_close(&body);
-    if (in->msg == NULL && in->agency[0])
-        log_event(&b->log, LOG_WARN, "message-malformed", "agency=%s", in->agency);
     return 0;
 }
 
@@ -398,8 +396,12 @@ static void process_batch(broker *b)
     size_t n = 0;
     int64_t now = envelope_now_ms();
     while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0) {
-        in[n].limited = in[n].msg != NULL && in[n].agency[0] != '\0' && is_intake(&in[n]) &&
-                        !agency_limit_take(b->limits, in[n].agency, now);
+        /* Unreadable messages count against the rate too, so a flood of
+         * garbage is not a flood of log lines. */
+        bool counted = in[n].agency[0] != '\0' && (in[n].msg == NULL || is_intake(&in[n]));
+        in[n].limited = counted && !agency_limit_take(b->limits, in[n].agency, now);
+        if (in[n].msg == NULL && in[n].agency[0] != '\0' && !in[n].limited)
+            log_event(&b->log, LOG_WARN, "message-malformed", "agency=%s", in[n].agency);
         n++;
     }
     verify_batch_signatures(b, in, n);
