@@ -8,6 +8,11 @@
  * pumps deliveries.  Under light load a batch is one message, so latency
  * stays low; under heavy load batches grow and the fsync cost is shared.
  *
+ * Messages over their agency's rate (agency_limit.h) or over the size
+ * limit are set aside as they are read, before any signature is checked,
+ * so a flooding agency costs the others little: the former are answered
+ * RETRY without touching the store, the latter refused and audited.
+ *
  * If a commit fails because storage is full, the batch is retried without
  * its publishes (acknowledgements and hellos only): releasing delivered
  * entries frees space, so the broker can drain while it refuses intake,

@@ -59,7 +59,7 @@ typedef struct broker_config {
     size_t batch_max;              /* messages per group commit */
     size_t map_size;
     int64_t checkpoint_ms;         /* sign a checkpoint at least this often while busy */
-    int64_t max_message_bytes;     /* ZMQ_MAXMSGSIZE on the ROUTER */
+    int64_t max_message_bytes;     /* larger: refused; twice this: ZMQ_MAXMSGSIZE cut-off */
     double agency_rate;            /* publishes + events per agency per second; 0: unlimited */
     double agency_burst;
     double connect_rate;           /* new connections per source address per second; 0: off */
