@@ -38,6 +38,7 @@
 #define MONITOR_ENDPOINT "inproc://flagpost.admission"
 #define PROBE 16                  /* slots searched for an address */
 #define AUDIT_FIRST_CERTIFICATES 3   /* certificate refusals audited per address per report */
+#define AUDIT_FIRST_TOTAL 10          /* ... and from all addresses: each costs a commit */
 #define BLOCK_MS 1000             /* SYNs dropped from an address over its limit */
 #define UNKNOWN_BLOCK_MS 250      /* ... from every unknown address, over the total */
 
@@ -59,6 +60,7 @@ struct admission {
     slot known[ADMISSION_KNOWN_SLOTS];
     tbucket total;
     admission_refusals evicted;            /* counts of slots evicted before a report */
+    unsigned audited;                      /* certificate refusals audited since the report */
     uint64_t accepted_total, refused_total;
     uint16_t port;                         /* the broker's listening port */
     synfilter syn;                         /* kernel-side drops (synfilter.h) */
@@ -357,11 +359,13 @@ bool admission_certificate_refused(admission *a, const char *address)
     slot *s = known_slot(a, key, now);
     if (s == NULL)
         s = find(a, a->unknown, ADMISSION_SLOTS, key, true, now);
-    bool news = s->audited < AUDIT_FIRST_CERTIFICATES;
-    if (news)
+    bool news = s->audited < AUDIT_FIRST_CERTIFICATES && a->audited < AUDIT_FIRST_TOTAL;
+    if (news) {
         s->audited++;
-    else
+        a->audited++;
+    } else {
         s->certificates++;
+    }
     pthread_mutex_unlock(&a->lock);
     return news;
 }
@@ -397,6 +401,7 @@ size_t admission_report(admission *a, admission_refusals *out, uint64_t *accepte
     pthread_mutex_lock(&a->lock);
     admission_refusals rest = a->evicted;
     memset(&a->evicted, 0, sizeof a->evicted);
+    a->audited = 0;
     collect(a->known, ADMISSION_KNOWN_SLOTS, out, &count, &rest);
     collect(a->unknown, ADMISSION_SLOTS, out, &count, &rest);
     if (rest.at_accept + rest.at_zap + rest.certificates > 0) {

@@ -33,7 +33,8 @@
  *   - refusals are counted per address and reported (admission_report) in
  *     aggregate, which the broker audits and logs once a second, instead
  *     of one audit entry and fsync per attempt.  Certificate refusals at
- *     ZAP are aggregated the same way after the first few per address.
+ *     ZAP are aggregated the same way after the first few per address
+ *     (and the first ten from everyone) each second.
  *
  * Connections already established (agencies that are connected) are never
  * touched: their service and latency depend only on how little CPU the

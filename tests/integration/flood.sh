@@ -90,8 +90,8 @@ echo "# flood from 40 addresses: $(tr '\n' ' ' <"$T/flood40.out")"
 attempts=$(field attempts "$T/flood40.out"); welcomed=$(field welcomed "$T/flood40.out")
 check "from many addresses, the total limit stops most" test "${welcomed:-0}" -lt \
     "$((attempts / 2))"
-check "each address is audited" wait_until 5 bash -c \
-    "'$FP' audit list --data '$PP_BROKER_DATA' --format jsonl --event certificate_refused | grep -q 'from 127.0.0.39'"
+check "the other addresses are audited" wait_until 5 bash -c \
+    "'$FP' audit list --data '$PP_BROKER_DATA' --format jsonl --event certificate_refused | grep -Eq 'from 127[.]0[.]0[.]([2-9]|[1-4][0-9]) in'"
 check "and the broker still serves: every flag delivered" e2e "$T/after.out"
 
 # ---------------------------------------------------------------- no defence
