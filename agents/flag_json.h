@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "fp_error.h"
+#include "fp_limits.h"
 #include "pseudonym.h"
 
 #define FLAG_MAX_JSON_BYTES (512 * 1024)
@@ -47,6 +48,15 @@
 #define FLAG_MAX_FIELDS 64
 #define FLAG_MAX_FIELD_BYTES 16384
 #define FLAG_MAX_TEXT 256          /* names, codes, reasons */
+
+/* What an agent may build, the broker must accept (fp_limits.h); the
+ * publisher may address twice FLAG_MAX_RECIPIENTS (explicit and default
+ * recipients), each a part. */
+_Static_assert(2 * FLAG_MAX_RECIPIENTS <= FP_MAX_RECIPIENTS, "broker recipient limit");
+_Static_assert(FLAG_MAX_FIELDS <= FP_MAX_FIELDS, "broker field limit");
+_Static_assert(FLAG_MAX_TEXT <= FP_MAX_TEXT, "broker text limit");
+_Static_assert(FLAG_MAX_FIELD_BYTES <= FP_MAX_FIELD_BYTES, "field value limit");
+_Static_assert(PSEUDONYM_MAX <= FP_MAX_PSEUDONYMS, "broker pseudonym limit");
 
 enum flag_action { FLAG_ACTION_PUBLISH = 0, FLAG_ACTION_UPDATE = 1, FLAG_ACTION_WITHDRAW = 2 };
 

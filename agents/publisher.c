@@ -16,6 +16,7 @@
 
 #include "cert.h"
 #include "envelope.h"
+#include "fp_limits.h"
 #include "marac.h"
 #include "outbox.h"
 
@@ -387,6 +388,27 @@ static int follow_on(agent *a, const flag_request *req, build *b, fp_error *err)
     return rc;
 }
 
+/* The broker's socket cuts off a message over FP_MAX_MESSAGE_BYTES
+ * without an answer, so a flag that would make one is refused here, before
+ * it is stored, with the sizes that explain why.  1 KB covers the
+ * envelope, its signature and the framing around the body and parts. */
+static int check_message_size(const build *b, size_t body_len, fp_error *err)
+{
+    size_t total = body_len + 1024, parts = 0;
+    for (size_t i = 0; i < b->plan_count; i++)
+        if (b->plans[i].part != NULL) {
+            total += b->plans[i].part_len + 8;
+            parts++;
+        }
+    if (total <= FP_MAX_MESSAGE_BYTES)
+        return FP_OK;
+    return fp_error_set(err, FP_ERR_INPUT,
+                        "fields: the flag would be a %zu KB message (%zu recipients, each with "
+                        "its own sealed copy of the fields) and the broker accepts at most %d "
+                        "KB; send shorter fields or address fewer recipients per flag",
+                        total / 1024, parts, FP_MAX_MESSAGE_BYTES / 1024);
+}
+
 /* Everything but the write: validation, pseudonyms, policy, sealing, the
  * signed body.  Nothing here touches the store except to read. */
 static int prepare(agent *a, const flag_request *req, build *b, uint8_t **body, size_t *len,
@@ -412,6 +434,10 @@ static int prepare(agent *a, const flag_request *req, build *b, uint8_t **body, 
             rc = seal_part(a, req, b, &b->plans[i], err);
     if (rc == FP_OK)
         rc = pack_body(a, req, b, body, len, err);
+    if (rc == FP_OK && (rc = check_message_size(b, *len, err)) != FP_OK) {
+        free(*body);
+        *body = NULL;
+    }
     return rc;
 }
 

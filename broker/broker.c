@@ -8,6 +8,11 @@
  * pumps deliveries.  Under light load a batch is one message, so latency
  * stays low; under heavy load batches grow and the fsync cost is shared.
  *
+ * Messages over their agency's rate (agency_limit.h) or over the size
+ * limit are set aside as they are read, before any signature is checked,
+ * so a flooding agency costs the others little: the former are answered
+ * RETRY without touching the store, the latter refused and audited.
+ *
  * If a commit fails because storage is full, the batch is retried without
  * its publishes (acknowledgements and hellos only): releasing delivered
  * entries frees space, so the broker can drain while it refuses intake,
@@ -21,12 +26,15 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admission.h"
+#include "agency_limit.h"
 #include "attest.h"
 #include "audit_entry.h"
 #include "delivery.h"
 #include "envelope.h"
 #include "intake.h"
 #include "lifecycle.h"
+#include "refusals.h"
 #include "sessions.h"
 #include "verify.h"
 #include "sandbox.h"
@@ -45,6 +53,11 @@ void broker_config_defaults(broker_config *cfg)
     cfg->delivery_window = 256;
     cfg->batch_max = 256;
     cfg->checkpoint_ms = 2000;
+    cfg->max_message_bytes = FP_MAX_MESSAGE_BYTES;
+    cfg->agency_rate = BROKER_DEFAULT_AGENCY_RATE;
+    cfg->agency_burst = BROKER_DEFAULT_AGENCY_BURST;
+    cfg->connect_rate = BROKER_DEFAULT_CONNECT_RATE;
+    cfg->connect_rate_total = BROKER_DEFAULT_CONNECT_RATE_TOTAL;
 }
 
 /* ---------------------------------------------------------------- start-up */
@@ -119,11 +132,25 @@ static int bind_router(broker *b, fp_error *err)
     zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    int64_t maxmsg = 4 << 20;
+    /* Twice the limit at the socket: a message between the two gets a
+     * clear, audited refusal (intake_refuse_oversize); only one beyond is
+     * cut off by ZeroMQ with its connection, unanswered. */
+    int64_t maxmsg = 2 * b->cfg.max_message_bytes;
     zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    /* A peer that connects and never finishes its handshake holds a
+     * descriptor; libzmq's default lets it for 30 s. */
+    int handshake = BROKER_HANDSHAKE_MS;
+    zmq_setsockopt(b->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof handshake);
     int ivl = 2000, timeout = 6000;
     zmq_setsockopt(b->router, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(b->router, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+    if (b->cfg.connect_rate > 0) {   /* before the bind: see admission_start */
+        admission_config ac;
+        admission_config_from_rates(&ac, b->cfg.connect_rate, b->cfg.connect_rate_total);
+        int rc = admission_start(&b->admission, b->zmq, b->router, &ac, err);
+        if (rc != FP_OK)
+            return rc;
+    }
     if (zmq_bind(b->router, b->cfg.bind_endpoint) != 0)
         return fp_error_set(err, FP_ERR_IO, "--bind %s: %s", b->cfg.bind_endpoint,
                             zmq_strerror(zmq_errno()));
@@ -173,11 +200,17 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
         return fp_error_set(err, FP_ERR_IO, "cannot start ZeroMQ");
     if ((rc = zap_bind(b, err)) != FP_OK)
         return rc;
-    return bind_router(b, err);
+    if ((rc = bind_router(b, err)) != FP_OK)
+        return rc;
+    if ((b->limits = agency_limit_new(cfg->agency_rate, cfg->agency_burst)) == NULL)
+        return fp_error_set(err, FP_ERR_IO, "out of memory");
+    return FP_OK;
 }
 
 void broker_close(broker *b)
 {
+    admission_stop(b->admission);
+    agency_limit_free(b->limits);
     if (b->router)
         zmq_close(b->router);
     if (b->zap)
@@ -213,7 +246,14 @@ typedef struct inbound {
     intake_reply reply;
     bool fresh;                    /* first message on a new connection */
     int fd;                        /* the socket it arrived on (sessions.h) */
+    bool limited;                  /* over the agency's rate: not processed, told RETRY */
+    size_t size;                   /* bytes of the payload frame */
 } inbound;
+
+static bool oversize(const broker *b, const inbound *in)
+{
+    return in->size > (size_t)b->cfg.max_message_bytes;
+}
 
 static bool is_intake(const inbound *in)
 {
@@ -244,6 +284,7 @@ static int read_inbound(broker *b, inbound *in)
         return 0;
     }
     in->fd = zmq_msg_get(&body, ZMQ_SRCFD);
+    in->size = zmq_msg_size(&body);
     const char *user = zmq_msg_gets(&body, "User-Id");
     if (user != NULL)
         snprintf(in->agency, sizeof in->agency, "%s", user);
@@ -254,8 +295,6 @@ static int read_inbound(broker *b, inbound *in)
         zmq_msg_recv(&body, b->router, 0);
     }
     zmq_msg_close(&body);
-    if (in->msg == NULL && in->agency[0])
-        log_event(&b->log, LOG_WARN, "message-malformed", "agency=%s", in->agency);
     return 0;
 }
 
@@ -292,6 +331,13 @@ static int stage_one(broker *b, MDB_txn *txn, inbound *in, bool with_intake, int
     int rc = admitted ? note_presence(b, txn, in, now, err) : FP_OK;
     if (rc != FP_OK || (!admitted && !is_intake(in)))
         return rc;
+    if (in->limited)
+        return FP_OK;
+    if (oversize(b, in))
+        return with_intake && is_intake(in) ? intake_refuse_oversize(b, txn, in->agency, in->msg,
+                                                                     in->size, now, &in->reply,
+                                                                     err)
+                                            : FP_OK;
     switch (in->msg->kind_case) {
     case FLAGPOST__TO_BROKER__KIND_PUBLISH:
         return with_intake ? intake_publish(b, txn, in->agency, in->msg->publish, now,
@@ -325,14 +371,15 @@ static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_er
      * and hellos) need not wait for the disk; see broker_store_begin_lazy. */
     bool answers = false;
     for (size_t i = 0; i < n && !answers; i++)
-        answers = with_intake && in[i].msg != NULL && is_intake(&in[i]);
+        answers = with_intake && in[i].msg != NULL && is_intake(&in[i]) && !in[i].limited;
     int rc = answers ? broker_store_begin(b->store, true, &txn, err)
                      : broker_store_begin_lazy(b->store, &txn, err);
     for (size_t i = 0; rc == FP_OK && i < n; i++) {
         if (in[i].msg != NULL && in[i].agency[0] != '\0')
             rc = stage_one(b, txn, &in[i], with_intake, now, err);
-        else if (with_intake && in[i].agency[0] != '\0')
-            rc = audit_malformed_frame(b, txn, &in[i], now, err);
+        else if (with_intake && in[i].agency[0] != '\0' && !in[i].limited)
+            rc = audit_malformed_frame(b, txn, &in[i], now, err);   /* over the rate: counted
+                                                                   * in refusals.h's entry */
     }
     if (rc == FP_OK)
         return broker_store_commit(txn, err);
@@ -357,7 +404,11 @@ static void answer_batch(broker *b, inbound *in, size_t n, bool intake_committed
             attest_answer(b, in[i].routing, in[i].routing_len, in[i].msg->consistency_request);
         if (!is_intake(&in[i]))
             continue;
-        if (!intake_committed) {
+        if (in[i].limited) {
+            char text[256];
+            agency_limit_describe(b->limits, text, sizeof text);
+            intake_retry_reply(in[i].msg, text, &in[i].reply);
+        } else if (!intake_committed) {
             free(in[i].reply.bytes);
             intake_retry_reply(in[i].msg, why, &in[i].reply);
         }
@@ -373,7 +424,7 @@ static void verify_batch_signatures(broker *b, const inbound *in, size_t n)
 {
     int64_t now = envelope_now_ms();
     for (size_t i = 0; i < n; i++) {
-        if (in[i].msg == NULL || in[i].agency[0] == '\0')
+        if (in[i].msg == NULL || in[i].agency[0] == '\0' || in[i].limited || oversize(b, &in[i]))
             continue;
         if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH)
             verify_prepare(b, in[i].agency, in[i].msg->publish->signed_, now);
@@ -389,8 +440,16 @@ static void process_batch(broker *b)
     if (in == NULL)
         return;
     size_t n = 0;
-    while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0)
+    int64_t now = envelope_now_ms();
+    while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0) {
+        /* Unreadable messages count against the rate too, so a flood of
+         * garbage is not a flood of log lines. */
+        bool counted = in[n].agency[0] != '\0' && (in[n].msg == NULL || is_intake(&in[n]));
+        in[n].limited = counted && !agency_limit_take(b->limits, in[n].agency, now);
+        if (in[n].msg == NULL && in[n].agency[0] != '\0' && !in[n].limited)
+            log_event(&b->log, LOG_WARN, "message-malformed", "agency=%s", in[n].agency);
         n++;
+    }
     verify_batch_signatures(b, in, n);
     fp_error err;
     int rc = stage_batch(b, in, n, true, &err);
@@ -553,6 +612,7 @@ int broker_run(broker *b, broker_signals *sig, fp_error *err)
             delivery_check_stalls(b, now, STALL_MS);
             lifecycle_run_deadlines(b, now);
             attest_tick(b, now);
+            refusals_flush(b, now);
             next_housekeeping = now + HOUSEKEEPING_MS;
         }
         if (now >= next_backlog) {

@@ -1,11 +1,15 @@
 /*
  * broker: the partnership's central broker.
  *
- * One thread runs the event loop (broker_run) over three sockets: the
- * CURVE ROUTER agents connect to, the ZAP handler that admits them, and a
- * monitor.  A message flows one way through the broker's modules:
+ * One thread runs the event loop (broker_run) over two sockets: the
+ * CURVE ROUTER agents connect to and the ZAP handler that admits them; a
+ * second thread watches new connections (admission.h).  A message flows
+ * one way through the broker's modules:
+ *   admission  closes connections from addresses over their rate limit
+ *              before their handshake costs CPU
  *   zap        admits only keys of valid, unrevoked certificates, and tells
  *              the ROUTER which agency each connection is
+ *   agency_limit turns away (RETRY) an agency's messages over its rate
  *   verify_pool checks every signature of a batch in parallel, on all cores
  *   intake     verifies (signature, sender, replay, clock, shape), decides
  *              every recipient under the policy, and stages queue and audit
@@ -25,11 +29,23 @@
 #include "audit_log.h"
 #include "broker_store.h"
 #include "fp_error.h"
+#include "fp_limits.h"
 #include "identity.h"
 #include "log.h"
 #include "peers.h"
 #include "policy.h"
 #include "trust_store.h"
+
+/* Limits (docs/deploy.md, "Limits").  An agency's real volume is tens of
+ * flags a day; the message rate is there so that one broken or hostile
+ * agency cannot take the broker from the others.  A CURVE handshake costs
+ * about 0.5 ms of CPU, so the connection rates bound what unauthenticated
+ * peers can cost: at most about 100 a second from unknown addresses. */
+#define BROKER_DEFAULT_AGENCY_RATE 500.0
+#define BROKER_DEFAULT_AGENCY_BURST 10000.0
+#define BROKER_DEFAULT_CONNECT_RATE 10.0
+#define BROKER_DEFAULT_CONNECT_RATE_TOTAL 100.0
+#define BROKER_HANDSHAKE_MS 10000
 
 typedef struct broker_config {
     const char *identity_dir;
@@ -43,6 +59,11 @@ typedef struct broker_config {
     size_t batch_max;              /* messages per group commit */
     size_t map_size;
     int64_t checkpoint_ms;         /* sign a checkpoint at least this often while busy */
+    int64_t max_message_bytes;     /* larger: refused; twice this: ZMQ_MAXMSGSIZE cut-off */
+    double agency_rate;            /* publishes + events per agency per second; 0: unlimited */
+    double agency_burst;
+    double connect_rate;           /* new connections per source address per second; 0: off */
+    double connect_rate_total;     /* ... from all addresses not recently authenticated */
 } broker_config;
 
 void broker_config_defaults(broker_config *cfg);
@@ -56,6 +77,8 @@ typedef struct broker {
     broker_store *store;
     peers *peers;
     struct verify_pool *vpool;     /* signature checks across cores (verify_pool.h) */
+    struct agency_limit *limits;   /* per-agency message rate (agency_limit.h) */
+    struct admission *admission;   /* connection flood defence (admission.h) */
     void *zmq;
     void *router;
     void *zap;

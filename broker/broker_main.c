@@ -51,6 +51,22 @@ static void usage(FILE *out)
           "  --checkpoint-interval MS\n"
           "                     sign a checkpoint of the audit tree at least this often\n"
           "                     while entries arrive (default 2000, at most 5000)\n"
+          "\n"
+          "Limits (0 turns a rate limit off; see docs/deploy.md):\n"
+          "  --max-message-kb N largest message an agent may send (default 4096); a larger\n"
+          "                     one is refused (message-too-large); one over twice this\n"
+          "                     is cut off by ZeroMQ with its connection\n"
+          "  --agency-rate N    publishes and events per agency per second (default 500);\n"
+          "                     more are answered \"rate-limited\" and the agent resends\n"
+          "  --agency-burst N   messages an agency may send at once above the rate\n"
+          "                     (default 10000)\n"
+          "  --connect-rate N   new connections per source address per second (default\n"
+          "                     10, bursts of 2N; 4N for an address an agency recently\n"
+          "                     authenticated from); more are closed before the handshake\n"
+          "                     and the address's SYNs are dropped for a second\n"
+          "  --connect-rate-total N\n"
+          "                     new connections per second from all addresses no agency\n"
+          "                     authenticated from recently (default 100, bursts of 2N)\n"
           "  --log-level LEVEL  error, warn, info (default) or debug\n"
           "  --help             this text\n"
           "\n"
@@ -62,7 +78,42 @@ static void usage(FILE *out)
           out);
 }
 
-enum { OPT_SKEW = 256, OPT_WINDOW, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT };
+enum {
+    OPT_SKEW = 256, OPT_WINDOW, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT,
+    OPT_MAX_MESSAGE, OPT_AGENCY_RATE, OPT_AGENCY_BURST, OPT_CONNECT_RATE, OPT_CONNECT_TOTAL
+};
+
+static int parse_limit(int opt, const char *arg, broker_config *cfg, fp_error *err)
+{
+    int64_t v = 0;
+    switch (opt) {
+    case OPT_MAX_MESSAGE:
+        if (cli_parse_int("--max-message-kb", arg, 64, 1 << 20, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->max_message_bytes = v * 1024;
+        return FP_OK;
+    case OPT_AGENCY_RATE:
+        if (cli_parse_int("--agency-rate", arg, 0, 10000000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->agency_rate = (double)v;
+        return FP_OK;
+    case OPT_AGENCY_BURST:
+        if (cli_parse_int("--agency-burst", arg, 1, 100000000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->agency_burst = (double)v;
+        return FP_OK;
+    case OPT_CONNECT_RATE:
+        if (cli_parse_int("--connect-rate", arg, 0, 1000000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->connect_rate = (double)v;
+        return FP_OK;
+    default:
+        if (cli_parse_int("--connect-rate-total", arg, 1, 1000000, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->connect_rate_total = (double)v;
+        return FP_OK;
+    }
+}
 
 static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *err)
 {
@@ -108,6 +159,11 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT},
+        {"max-message-kb", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"agency-rate", required_argument, NULL, OPT_AGENCY_RATE},
+        {"agency-burst", required_argument, NULL, OPT_AGENCY_BURST},
+        {"connect-rate", required_argument, NULL, OPT_CONNECT_RATE},
+        {"connect-rate-total", required_argument, NULL, OPT_CONNECT_TOTAL},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     /* Settings from --config FILE come first, so the command line wins. */
     if (config_file_merge(argc, argv, opts, args, err) != FP_OK)
@@ -128,6 +184,14 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         case OPT_MAP_SIZE:
         case OPT_CHECKPOINT:
             if (parse_number(c, optarg, cfg, err) != FP_OK)
+                return FP_ERR_INPUT;
+            break;
+        case OPT_MAX_MESSAGE:
+        case OPT_AGENCY_RATE:
+        case OPT_AGENCY_BURST:
+        case OPT_CONNECT_RATE:
+        case OPT_CONNECT_TOTAL:
+            if (parse_limit(c, optarg, cfg, err) != FP_OK)
                 return FP_ERR_INPUT;
             break;
         case OPT_LOG_LEVEL:

@@ -17,6 +17,99 @@ static bool pseudonyms_sound(Flagpost__Pseudonym **ps, size_t n)
     return true;
 }
 
+/* ---------------------------------------------------------------- limits */
+
+static const char *too_many(fp_error *why, const char *reason, const char *what, size_t n,
+                            size_t max)
+{
+    fp_error_set(why, FP_ERR_INPUT, "%s: %zu, and a flag may carry at most %zu", what, n, max);
+    return reason;
+}
+
+static const char *text_over(fp_error *why, const char *what, const char *text, size_t max)
+{
+    size_t n = strnlen(text, max + 1);
+    if (n <= max)
+        return NULL;
+    fp_error_set(why, FP_ERR_INPUT, "%s: longer than %zu bytes", what, max);
+    return DECIDE_TEXT_TOO_LONG;
+}
+
+static const char *body_texts_over(const Flagpost__FlagBody *b, fp_error *why)
+{
+    const char *r = NULL;
+    const struct { const char *name, *text; } t[] = {
+        {"category", b->category},         {"subcategory", b->subcategory},
+        {"purpose", b->purpose},           {"lawful_basis", b->lawful_basis},
+        {"consent", b->consent},           {"risk", b->risk},
+        {"subject_role", b->subject_role}, {"withdraw_reason", b->withdraw_reason}};
+    for (size_t i = 0; r == NULL && i < sizeof t / sizeof t[0]; i++)
+        r = text_over(why, t[i].name, t[i].text, FP_MAX_TEXT);
+    if (r == NULL)
+        r = text_over(why, "justification", b->justification, FP_MAX_JUSTIFICATION);
+    for (size_t i = 0; r == NULL && i < b->n_named_agencies; i++)
+        r = text_over(why, "named_agencies", b->named_agencies[i], FP_MAX_TEXT);
+    for (size_t i = 0; r == NULL && i < b->n_refused_at_sender; i++) {
+        const Flagpost__SenderRefusal *s = b->refused_at_sender[i];
+        if (s->n_fields > FP_MAX_FIELDS)
+            return too_many(why, DECIDE_TOO_MANY_FIELDS, "refused_at_sender fields", s->n_fields,
+                            FP_MAX_FIELDS);
+        r = text_over(why, "refused_at_sender", s->recipient, FP_MAX_TEXT);
+        if (r == NULL)
+            r = text_over(why, "refused_at_sender", s->rule_id, FP_MAX_TEXT);
+        if (r == NULL)
+            r = text_over(why, "refused_at_sender", s->reason, FP_MAX_TEXT);
+        for (size_t j = 0; r == NULL && j < s->n_fields; j++)
+            r = text_over(why, "refused_at_sender fields", s->fields[j], FP_MAX_TEXT);
+    }
+    return r;
+}
+
+/* A part's declared field names are in clear; its values are sealed and
+ * bounded only by the message size. */
+static const char *part_over(const ProtobufCBinaryData *bytes, fp_error *why)
+{
+    Flagpost__RecipientPart *p = flagpost__recipient_part__unpack(NULL, bytes->len, bytes->data);
+    if (p == NULL)
+        return NULL;   /* refused per recipient as malformed-part */
+    const char *r = NULL;
+    if (p->n_fields > FP_MAX_FIELDS)
+        r = too_many(why, DECIDE_TOO_MANY_FIELDS, "fields declared for one recipient",
+                     p->n_fields, FP_MAX_FIELDS);
+    if (r == NULL)
+        r = text_over(why, "recipient", p->recipient, FP_MAX_TEXT);
+    for (size_t i = 0; r == NULL && i < p->n_fields; i++)
+        r = text_over(why, "field name", p->fields[i], FP_MAX_TEXT);
+    flagpost__recipient_part__free_unpacked(p, NULL);
+    return r;
+}
+
+const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
+                                fp_error *why)
+{
+    if (pub->n_parts > FP_MAX_RECIPIENTS || body->n_part_digests > FP_MAX_RECIPIENTS)
+        return too_many(why, DECIDE_TOO_MANY_RECIPIENTS, "recipients",
+                        pub->n_parts > body->n_part_digests ? pub->n_parts : body->n_part_digests,
+                        FP_MAX_RECIPIENTS);
+    if (body->n_refused_at_sender > FP_MAX_RECIPIENTS)
+        return too_many(why, DECIDE_TOO_MANY_RECIPIENTS, "recipients refused at the sender",
+                        body->n_refused_at_sender, FP_MAX_RECIPIENTS);
+    if (body->n_subject > FP_MAX_PSEUDONYMS || body->n_linked_perpetrator > FP_MAX_PSEUDONYMS)
+        return too_many(why, DECIDE_TOO_MANY_PSEUDONYMS, "subject pseudonyms",
+                        body->n_subject > body->n_linked_perpetrator ? body->n_subject
+                                                                     : body->n_linked_perpetrator,
+                        FP_MAX_PSEUDONYMS);
+    if (body->n_named_agencies > FP_MAX_NAMED_AGENCIES)
+        return too_many(why, DECIDE_TOO_MANY_NAMED, "named agencies", body->n_named_agencies,
+                        FP_MAX_NAMED_AGENCIES);
+    const char *r = body_texts_over(body, why);
+    for (size_t i = 0; r == NULL && i < pub->n_parts; i++)
+        r = part_over(&pub->parts[i], why);
+    return r;
+}
+
+/* ---------------------------------------------------------------- shape */
+
 const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub)
 {
     if (body->flag_id.len != 16 || body->version == 0)

@@ -16,7 +16,16 @@
 
 #include "broker.h"
 
-#define DECIDE_MAX_RECIPIENTS 128
+#include "fp_limits.h"
+
+#define DECIDE_MAX_RECIPIENTS FP_MAX_RECIPIENTS
+
+/* Stable refusal reasons for a flag over a size limit (fp_limits.h). */
+#define DECIDE_TOO_MANY_RECIPIENTS "too-many-recipients"
+#define DECIDE_TOO_MANY_PSEUDONYMS "too-many-pseudonyms"
+#define DECIDE_TOO_MANY_FIELDS "too-many-fields"
+#define DECIDE_TOO_MANY_NAMED "too-many-named-agencies"
+#define DECIDE_TEXT_TOO_LONG "text-too-long"
 
 typedef struct recipient_verdict {
     Flagpost__RecipientPart *part;     /* decoded part (owned), NULL if malformed */
@@ -27,6 +36,14 @@ typedef struct recipient_verdict {
     const char *rule_id;
     const char *reason;                /* stable refusal reason */
 } recipient_verdict;
+
+/* Checks every count and length limit of a flag (publish, update or
+ * withdrawal) before anything else looks at it: recipients, refused-at-
+ * sender entries, pseudonyms, named agencies, declared fields per part and
+ * the length of every text.  Returns NULL when within limits, else a
+ * stable reason, with why naming the field and the limit. */
+const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
+                                fp_error *why);
 
 /* Checks the body's shape and that parts and digests correspond one to
  * one, in order.  Returns NULL when sound, else a stable reason. */

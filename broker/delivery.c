@@ -131,7 +131,10 @@ static int ack_one(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAck
 int delivery_ack(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAck *ack,
                  int64_t now, fp_error *err)
 {
-    for (size_t i = 0; i < ack->n_items; i++) {
+    /* An agent acknowledges at most a delivery window at a time; a longer
+     * list is hostile or broken, and what is not read is delivered again. */
+    size_t n = ack->n_items < DELIVERY_ACK_MAX_ITEMS ? ack->n_items : DELIVERY_ACK_MAX_ITEMS;
+    for (size_t i = 0; i < n; i++) {
         int rc = ack_one(b, txn, p, ack->items[i], now, err);
         if (rc != FP_OK)
             return rc;

@@ -18,6 +18,10 @@
 
 void delivery_pump(broker *b, int64_t now_ms);
 
+/* Items of one DeliveryAck read at most (fp_limits.h's spirit: one
+ * message must not buy unbounded work); the rest are delivered again. */
+#define DELIVERY_ACK_MAX_ITEMS 4096
+
 int delivery_ack(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAck *ack,
                  int64_t now_ms, fp_error *err);
 

@@ -9,6 +9,7 @@
 
 #include "audit_entry.h"
 #include "envelope.h"
+#include "fp_limits.h"
 #include "intake.h"
 #include "lifecycle.h"
 #include "marac_events.h"
@@ -28,9 +29,17 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                         fp_error *err)
 {
     Flagpost__ViewBody *vb = flagpost__view_body__unpack(NULL, env->body.len, env->body.data);
-    if (vb == NULL || vb->flag_id.len != 16)
-        return intake_refuse_message(b, txn, env->sender, env, "malformed-view", NULL, now, reply,
-                                     err);
+    const char *bad = vb == NULL || vb->flag_id.len != 16 ? "malformed-view"
+                      : vb->n_subject > FP_MAX_PSEUDONYMS   ? "too-many-pseudonyms"
+                      : strnlen(vb->category, FP_MAX_TEXT + 1) > FP_MAX_TEXT ||
+                              strnlen(vb->original_sender, FP_MAX_TEXT + 1) > FP_MAX_TEXT
+                          ? "text-too-long"
+                          : NULL;
+    if (bad != NULL) {
+        if (vb != NULL)
+            flagpost__view_body__free_unpacked(vb, NULL);
+        return intake_refuse_message(b, txn, env->sender, env, bad, NULL, now, reply, err);
+    }
     Flagpost__BrokerFlag *flag = NULL;
     broker_store_flag_get(b->store, txn, vb->flag_id.data, &flag, NULL);
     const Flagpost__RecipientState *rs = recipient_state(flag, env->sender);
@@ -77,9 +86,13 @@ static int process_ack(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
 {
     Flagpost__ActionAckBody *ack =
         flagpost__action_ack_body__unpack(NULL, env->body.len, env->body.data);
-    if (ack == NULL)
-        return intake_refuse_message(b, txn, env->sender, env, "malformed-acknowledgement", NULL,
-                                     now, reply, err);
+    if (ack == NULL || strnlen(ack->outcome, FP_MAX_TEXT + 1) > FP_MAX_TEXT) {
+        if (ack != NULL)
+            flagpost__action_ack_body__free_unpacked(ack, NULL);
+        return intake_refuse_message(b, txn, env->sender, env,
+                                     ack == NULL ? "malformed-acknowledgement" : "text-too-long",
+                                     NULL, now, reply, err);
+    }
     const char *refusal = NULL;
     int rc = lifecycle_acknowledge(b, txn, env, ack, now, &refusal, err);
     if (rc == FP_OK && refusal != NULL) {

@@ -85,6 +85,26 @@ int intake_refuse_message(broker *b, MDB_txn *txn, const char *agency,
                                                            : fp_error_set(err, FP_ERR_IO, "oom");
 }
 
+int intake_refuse_oversize(broker *b, MDB_txn *txn, const char *agency,
+                           const Flagpost__ToBroker *msg, size_t size, int64_t now,
+                           intake_reply *reply, fp_error *err)
+{
+    const Flagpost__SignedEnvelope *se = msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH
+                                             ? msg->publish->signed_
+                                             : msg->event;
+    Flagpost__Envelope *env = NULL;
+    if (se != NULL)
+        envelope_decode(se, &env, NULL);   /* unverified: only for the id to answer to */
+    fp_error why;
+    fp_error_set(&why, FP_ERR_INPUT, "the message is %zu KB and the broker accepts at most "
+                 "%lld KB; send shorter fields or fewer recipients per flag", size / 1024,
+                 (long long)(b->cfg.max_message_bytes / 1024));
+    int rc = intake_refuse_message(b, txn, agency, env, INTAKE_TOO_LARGE, &why, now, reply, err);
+    if (env != NULL)
+        flagpost__envelope__free_unpacked(env, NULL);
+    return rc;
+}
+
 /* A retransmission gets the answer it got the first time. */
 int intake_answer_again(broker *b, MDB_txn *txn, const char *agency,
                         const Flagpost__Envelope *env, Flagpost__SeenRecord *seen, int64_t now,
@@ -298,9 +318,19 @@ static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
                         fp_error *err)
 {
     Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
-    if (body == NULL || body->flag_id.len != 16)
+    if (body == NULL || body->flag_id.len != 16) {
+        if (body != NULL)
+            flagpost__flag_body__free_unpacked(body, NULL);
         return intake_refuse_message(b, txn, env->sender, env, "malformed-flag-body", NULL, now,
                                      reply, err);
+    }
+    fp_error why;
+    const char *over = decide_check_limits(body, pub, &why);
+    if (over != NULL) {
+        int rc = intake_refuse_message(b, txn, env->sender, env, over, &why, now, reply, err);
+        flagpost__flag_body__free_unpacked(body, NULL);
+        return rc;
+    }
     Flagpost__BrokerFlag *prior = NULL;
     const char *bad = lifecycle_check(b, txn, env, body, &prior);
     bool withdraw = body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW;

@@ -44,6 +44,14 @@ int intake_remember(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                     const unsigned char body_hash[32], const Flagpost__PublishResult *res,
                     int64_t now, fp_error *err);
 
+/* A publish or event larger than the broker's --max-message-kb (but
+ * within what the socket lets through, twice that): refused, audited as
+ * message_refused "message-too-large", never verified or decided. */
+#define INTAKE_TOO_LARGE "message-too-large"
+int intake_refuse_oversize(broker *b, MDB_txn *txn, const char *agency,
+                           const Flagpost__ToBroker *msg, size_t size, int64_t now_ms,
+                           intake_reply *reply, fp_error *err);
+
 /* The RETRY answer for a message whose batch could not be committed. */
 int intake_retry_reply(const Flagpost__ToBroker *msg, const char *why, intake_reply *reply);
 

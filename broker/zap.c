@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admission.h"
 #include "audit_entry.h"
 #include "envelope.h"
 
@@ -109,6 +110,11 @@ static void decide(broker *b, zap_request *r)
         audit_refusal(b, address, NULL, "not a CURVE client");
         return;
     }
+    if (!admission_zap_allows(b->admission, address, envelope_now_ms())) {
+        /* Over its connection rate: counted and audited in aggregate. */
+        send_reply(b, &r->frames[1], "400", "connection rate limit", "");
+        return;
+    }
     const unsigned char *key = zmq_msg_data(&r->frames[6]);
     fp_error err;
     const cert_info *c = trust_store_by_curve_key(b->trust, key, envelope_now_ms() / 1000, &err);
@@ -118,10 +124,12 @@ static void decide(broker *b, zap_request *r)
     }
     if (c == NULL) {
         send_reply(b, &r->frames[1], "400", "certificate refused", "");
-        audit_refusal(b, address, key, err.message);
+        if (admission_certificate_refused(b->admission, address))   /* else aggregated */
+            audit_refusal(b, address, key, err.message);
         return;
     }
     send_reply(b, &r->frames[1], "200", "OK", c->agency_id);
+    admission_authenticated(b->admission, address, envelope_now_ms());
     log_event(&b->log, LOG_DEBUG, "certificate-accepted", "agency=%s serial=%llu address=%s",
               c->agency_id, (unsigned long long)c->serial, address);
 }

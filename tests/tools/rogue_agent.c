@@ -12,6 +12,10 @@
  *       truncated-envelope | truncated | resend | listen
  * options: --to AGENCY (repeatable), --claim AGENCY, --server-ca DIR (broker key
  *          from another bundle), --category C, --purpose P,
+ *          over the limits (fp_limits.h): --copies N (each part N times),
+ *          --pseudonyms N, --extra-fields N (declared names), --long-category N
+ *          (bytes), --pad BYTES (one sealed value that long); --count N sends
+ *          N flags back to back before reading the N answers (rate limits),
  *          --basis B, --consent C, --risk R, --role R, --nhs N,
  *          --field NAME=VALUE (declared and sealed), --undeclared NAME=VALUE
  *          (sealed but not declared), --save FILE (keep the exact frame
@@ -61,6 +65,12 @@ typedef struct options {
     size_t n_fields;
     char *undeclared[MAX_FIELDS];
     size_t n_undeclared;
+    size_t copies;        /* --copies N: each part repeated N times (too many recipients) */
+    size_t pseudonyms;    /* --pseudonyms N: the subject's pseudonym repeated to N */
+    size_t extra_fields;  /* --extra-fields N: N more declared field names */
+    size_t long_text;     /* --long-category N: a category N bytes long */
+    size_t pad;           /* --pad BYTES: a sealed field value of BYTES bytes */
+    size_t count;         /* --count N: send N flags at once, then read N answers */
 } options;
 
 typedef struct rogue {
@@ -117,10 +127,29 @@ static uint8_t *build_part(rogue *r, const char *to, const unsigned char msg_id[
     p.recipient = (char *)(uintptr_t)to;
     p.fields = fvp;
     p.n_fields = n;
+    char *padded = NULL;
+    Flagpost__FieldValue padv = FLAGPOST__FIELD_VALUE__INIT;
+    if (r->o.pad > 0 && (padded = malloc(r->o.pad + 1)) != NULL) {
+        randombytes_buf(padded, r->o.pad);   /* incompressible, like ciphertext */
+        for (size_t i = 0; i < r->o.pad; i++)
+            padded[i] = (char)('a' + (unsigned char)padded[i] % 26);
+        padded[r->o.pad] = '\0';
+        padv.name = (char *)"risk_summary";
+        padv.value = padded;
+        fvp[n] = &padv;
+        p.n_fields = n + 1;
+    }
+    size_t n_names = r->o.n_fields + r->o.extra_fields;
+    char **all = calloc(n_names ? n_names : 1, sizeof *all);
+    char extra[64];
+    for (size_t i = 0; i < n_names; i++) {
+        snprintf(extra, sizeof extra, "extra_field_%zu", i);
+        all[i] = i < r->o.n_fields ? names[i] : strdup(extra);
+    }
     Flagpost__RecipientPart part = FLAGPOST__RECIPIENT_PART__INIT;
     part.recipient = p.recipient;
-    part.fields = names;
-    part.n_fields = r->o.n_fields;
+    part.fields = all;
+    part.n_fields = n_names;
     uint8_t *out = NULL;
     if (payload_seal(r->boxes, c->box_public, &p, &part, NULL) == FP_OK) {
         *len = flagpost__recipient_part__get_packed_size(&part);
@@ -130,6 +159,10 @@ static uint8_t *build_part(rogue *r, const char *to, const unsigned char msg_id[
     }
     for (size_t i = 0; i < n; i++)
         free(fv[i].name);
+    for (size_t i = r->o.n_fields; i < n_names; i++)
+        free(all[i]);
+    free(all);
+    free(padded);
     return out;
 }
 
@@ -140,7 +173,7 @@ static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts,
     subject_identifiers ids = {.nhs = r->o.nhs};
     if (pseudonym_derive(r->id.linkage_key, &ids, "subject", ps, &nps, NULL) != FP_OK)
         return NULL;
-    Flagpost__Pseudonym pv[PSEUDONYM_MAX], *pvp[PSEUDONYM_MAX];
+    Flagpost__Pseudonym pv[PSEUDONYM_MAX], *pvp[64];
     for (size_t i = 0; i < nps; i++) {
         flagpost__pseudonym__init(&pv[i]);
         pv[i].kind = (Flagpost__PseudonymKind)ps[i].kind;
@@ -148,8 +181,17 @@ static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts,
         pv[i].value.len = 32;
         pvp[i] = &pv[i];
     }
-    unsigned char digests[MAX_TO][32], flag_id[16];
-    ProtobufCBinaryData dv[MAX_TO];
+    for (size_t i = nps; i < r->o.pseudonyms && i < 64; i++)
+        pvp[i] = &pv[0];
+    if (r->o.pseudonyms > nps)
+        nps = r->o.pseudonyms < 64 ? r->o.pseudonyms : 64;
+    unsigned char (*digests)[32] = calloc(n_parts ? n_parts : 1, 32), flag_id[16];
+    ProtobufCBinaryData *dv = calloc(n_parts ? n_parts : 1, sizeof *dv);
+    char *category = NULL;
+    if (r->o.long_text > 0 && (category = malloc(r->o.long_text + 1)) != NULL) {
+        memset(category, 'x', r->o.long_text);
+        category[r->o.long_text] = '\0';
+    }
     for (size_t i = 0; i < n_parts; i++) {
         crypto_hash_sha256(digests[i], parts[i].data, parts[i].len);
         dv[i].data = digests[i];
@@ -160,7 +202,7 @@ static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts,
     b.flag_id.data = flag_id;
     b.flag_id.len = 16;
     b.version = 1;
-    b.category = (char *)(uintptr_t)r->o.category;
+    b.category = category ? category : (char *)(uintptr_t)r->o.category;
     b.purpose = (char *)(uintptr_t)r->o.purpose;
     b.lawful_basis = (char *)(uintptr_t)r->o.basis;
     b.consent = (char *)(uintptr_t)r->o.consent;
@@ -173,6 +215,9 @@ static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts,
     *len = flagpost__flag_body__get_packed_size(&b);
     uint8_t *out = malloc(*len);
     flagpost__flag_body__pack(&b, out);
+    free(digests);
+    free(dv);
+    free(category);
     return out;
 }
 
@@ -395,6 +440,72 @@ static void linger_for_send(rogue *r)
     zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof linger);
 }
 
+/* Build one flag as the mode says, spoil it as the mode says, and send it. */
+static int send_one(rogue *r, bool *replay_again, Flagpost__SignedEnvelope *se_out,
+                    ProtobufCBinaryData **parts_out, size_t *n_out, uint8_t **body_out,
+                    size_t *body_len_out, Flagpost__Envelope *env)
+{
+    const char *mode = r->o.mode;
+    size_t copies = r->o.copies ? r->o.copies : 1, n = r->o.n_to * copies;
+    static unsigned char id[16];
+    envelope_new_id(id);
+    ProtobufCBinaryData *parts = calloc(n ? n : 1, sizeof *parts);
+    for (size_t i = 0; i < r->o.n_to; i++) {
+        parts[i].data = build_part(r, r->o.to[i], id, &parts[i].len);
+        if (parts[i].data == NULL)
+            return die("no valid certificate for", r->o.to[i]);
+    }
+    for (size_t i = r->o.n_to; i < n; i++)   /* copies share the first parts' bytes */
+        parts[i] = parts[i % r->o.n_to];
+    size_t body_len = 0;
+    uint8_t *body = build_body(r, parts, n, &body_len);
+    if (body == NULL)
+        return die("cannot build the flag body (give a valid --nhs)", NULL);
+    flagpost__envelope__init(env);
+    env->wire_version = ENVELOPE_WIRE_VERSION;
+    env->message_id.data = id;
+    env->message_id.len = 16;
+    env->type = FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG;
+    env->sender = strcmp(mode, "forged-sender") == 0 ? (char *)(uintptr_t)r->o.claim
+                                                      : r->id.cert.agency_id;
+    env->created_ms = envelope_now_ms() - (strcmp(mode, "stale") == 0 ? 3600 * 1000 : 0) +
+                      (strcmp(mode, "future") == 0 ? 3600 * 1000 : 0);
+    env->body.data = body;
+    env->body.len = body_len;
+    if (strcmp(mode, "malformed-envelope") == 0) {
+        Flagpost__Envelope junk = FLAGPOST__ENVELOPE__INIT;
+        junk.wire_version = ENVELOPE_WIRE_VERSION;
+        junk.message_id.data = id;
+        junk.message_id.len = 7;   /* not 16: malformed */
+        junk.sender = r->id.cert.agency_id;
+        envelope_sign(&junk, r->id.sign_secret, se_out, NULL);
+    } else {
+        envelope_sign(env, r->id.sign_secret, se_out, NULL);
+    }
+    if (strcmp(mode, "bad-signature") == 0)
+        se_out->signature.data[10] ^= 0x40;
+    if (strcmp(mode, "bit-flip") == 0)
+        se_out->envelope.data[se_out->envelope.len / 2] ^= 0x01;   /* one bit, mid-envelope */
+    if (strcmp(mode, "truncated-envelope") == 0)
+        se_out->envelope.len -= 5;
+    *replay_again = strncmp(mode, "replay", 6) == 0;
+    *parts_out = parts;
+    *n_out = n;
+    *body_out = body;
+    *body_len_out = body_len;
+    return send_publish(r, se_out, parts, n);
+}
+
+static void release_one(rogue *r, Flagpost__SignedEnvelope *se, ProtobufCBinaryData *parts,
+                        uint8_t *body)
+{
+    envelope_signed_release(se);
+    free(body);
+    for (size_t i = 0; i < r->o.n_to; i++)
+        free(parts[i].data);
+    free(parts);
+}
+
 static int run_mode(rogue *r)
 {
     const char *mode = r->o.mode;
@@ -407,68 +518,34 @@ static int run_mode(rogue *r)
         puts("{\"status\":\"sent\"}");
         return 0;
     }
-    unsigned char id[16];
-    envelope_new_id(id);
-    ProtobufCBinaryData parts[MAX_TO];
-    for (size_t i = 0; i < r->o.n_to; i++) {
-        parts[i].data = build_part(r, r->o.to[i], id, &parts[i].len);
-        if (parts[i].data == NULL)
-            return die("no valid certificate for", r->o.to[i]);
-    }
-    size_t body_len = 0;
-    uint8_t *body = build_body(r, parts, r->o.n_to, &body_len);
-    if (body == NULL)
-        return die("cannot build the flag body (give a valid --nhs)", NULL);
-    Flagpost__Envelope env = FLAGPOST__ENVELOPE__INIT;
-    env.wire_version = ENVELOPE_WIRE_VERSION;
-    env.message_id.data = id;
-    env.message_id.len = 16;
-    env.type = FLAGPOST__MESSAGE_TYPE__MESSAGE_FLAG;
-    env.sender = strcmp(mode, "forged-sender") == 0 ? (char *)(uintptr_t)r->o.claim
-                                                     : r->id.cert.agency_id;
-    env.created_ms = envelope_now_ms() - (strcmp(mode, "stale") == 0 ? 3600 * 1000 : 0) +
-                     (strcmp(mode, "future") == 0 ? 3600 * 1000 : 0);
-    env.body.data = body;
-    env.body.len = body_len;
-    Flagpost__SignedEnvelope se;
-    if (strcmp(mode, "malformed-envelope") == 0) {
-        Flagpost__Envelope junk = FLAGPOST__ENVELOPE__INIT;
-        junk.wire_version = ENVELOPE_WIRE_VERSION;
-        junk.message_id.data = id;
-        junk.message_id.len = 7;   /* not 16: malformed */
-        junk.sender = r->id.cert.agency_id;
-        envelope_sign(&junk, r->id.sign_secret, &se, NULL);
-    } else {
-        envelope_sign(&env, r->id.sign_secret, &se, NULL);
-    }
-    if (strcmp(mode, "bad-signature") == 0)
-        se.signature.data[10] ^= 0x40;
-    if (strcmp(mode, "bit-flip") == 0)
-        se.envelope.data[se.envelope.len / 2] ^= 0x01;   /* one bit, mid-envelope */
-    if (strcmp(mode, "truncated-envelope") == 0)
-        se.envelope.len -= 5;
-    if (strcmp(mode, "truncated") == 0) {   /* no answer can come: there is no message */
-        int sent = send_publish(r, &se, parts, r->o.n_to);
-        puts(sent == 0 ? "{\"status\":\"sent\"}" : "{\"status\":\"not sent\"}");
-        envelope_signed_release(&se);
-        free(body);
-        for (size_t i = 0; i < r->o.n_to; i++)
-            free(parts[i].data);
-        return sent;
-    }
-    int rc = send_publish(r, &se, parts, r->o.n_to) || print_answer(r);
-    if (rc == 0 && strncmp(mode, "replay", 6) == 0) {
-        if (strcmp(mode, "replay-altered") == 0) {
-            body[body_len - 1] ^= 0x01;   /* same id, other content, re-signed */
-            envelope_signed_release(&se);
-            envelope_sign(&env, r->id.sign_secret, &se, NULL);
+    bool unanswered = strcmp(mode, "truncated") == 0;   /* there is no message to answer */
+    size_t count = r->o.count ? r->o.count : 1;
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < count; k++) {
+        Flagpost__SignedEnvelope se;
+        Flagpost__Envelope env;
+        ProtobufCBinaryData *parts = NULL;
+        uint8_t *body = NULL;
+        size_t n = 0, body_len = 0;
+        bool again = false;
+        rc = send_one(r, &again, &se, &parts, &n, &body, &body_len, &env);
+        if (unanswered)
+            puts(rc == 0 ? "{\"status\":\"sent\"}" : "{\"status\":\"not sent\"}");
+        else if (rc == 0 && count == 1)
+            rc = print_answer(r);
+        if (rc == 0 && again) {
+            if (strcmp(mode, "replay-altered") == 0) {
+                body[body_len - 1] ^= 0x01;   /* same id, other content, re-signed */
+                envelope_signed_release(&se);
+                envelope_sign(&env, r->id.sign_secret, &se, NULL);
+            }
+            rc = send_publish(r, &se, parts, n) || print_answer(r);
         }
-        rc = send_publish(r, &se, parts, r->o.n_to) || print_answer(r);
+        if (parts != NULL)
+            release_one(r, &se, parts, body);
     }
-    envelope_signed_release(&se);
-    free(body);
-    for (size_t i = 0; i < r->o.n_to; i++)
-        free(parts[i].data);
+    for (size_t k = 0; rc == 0 && !unanswered && count > 1 && k < count; k++)
+        rc = print_answer(r);
     return rc;
 }
 
@@ -482,6 +559,8 @@ static int parse(int argc, char **argv, options *o)
         {"field", 1, NULL, 'f'},    {"undeclared", 1, NULL, 'u'},
         {"server-ca", 1, NULL, 'S'}, {"save", 1, NULL, 's'},   {"load", 1, NULL, 'L'},
         {"alter", 0, NULL, 'A'},     {"show-bytes", 0, NULL, 'B'}, {"for", 1, NULL, 'F'},
+        {"copies", 1, NULL, 'N'},    {"pseudonyms", 1, NULL, 'P'}, {"extra-fields", 1, NULL, 'X'},
+        {"long-category", 1, NULL, 'G'}, {"pad", 1, NULL, 'D'}, {"count", 1, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
                    .basis = "public_task_safeguarding", .consent = "given", .risk = "high",
@@ -509,6 +588,12 @@ static int parse(int argc, char **argv, options *o)
         case 'n': o->nhs = optarg; break;
         case 'f': if (o->n_fields < MAX_FIELDS) o->fields[o->n_fields++] = optarg; break;
         case 'u': if (o->n_undeclared < MAX_FIELDS) o->undeclared[o->n_undeclared++] = optarg; break;
+        case 'N': o->copies = strtoul(optarg, NULL, 10); break;
+        case 'P': o->pseudonyms = strtoul(optarg, NULL, 10); break;
+        case 'X': o->extra_fields = strtoul(optarg, NULL, 10); break;
+        case 'G': o->long_text = strtoul(optarg, NULL, 10); break;
+        case 'D': o->pad = strtoul(optarg, NULL, 10); break;
+        case 'K': o->count = strtoul(optarg, NULL, 10); break;
         default: return -1;
         }
     }

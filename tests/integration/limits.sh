@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Limits, with real processes: a hostile agent (tests/tools/rogue_agent,
+# which bypasses every check of our own agent) sends flags over each size
+# and count limit, and more messages a second than its agency may; each is
+# refused with a clear reason, audited, and the broker keeps serving the
+# other agencies.  A real agent over the rate limit is told to retry, and
+# its outbox delivers every flag in the end.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/partnership.sh"
+
+ROGUE="$FLAGPOST_TESTBIN/rogue_agent"
+
+check "partnership set up" pp_setup met-police housing-hf idva
+# Small limits, so the test stays quick: 5 messages a second per agency
+# with bursts of 10, and 256 KB messages.
+check "broker starts with small limits" pp_start_broker --agency-rate 5 --agency-burst 10 \
+    --max-message-kb 256
+check "police agent starts" pp_start_agent met-police
+check "housing agent starts" pp_start_agent housing-hf
+check "police connects" pp_wait_connected met-police
+check "housing connects" pp_wait_connected housing-hf
+
+rogue() {   # IDENTITY-ID MODE [options]
+    local id=$1 mode=$2; shift 2
+    "$ROGUE" --identity "$T/id-$id" --ca "$PP_BUNDLE" --broker "$PP_BROKER" "$mode" "$@"
+}
+audit_has() {   # EVENT PATTERN
+    pp_audit --event "$1" | grep -q -- "$2"
+}
+lookup_count() {   # AGENCY ARGS... -> number of flags found
+    local id=$1; shift
+    pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
+}
+# A valid flag from idva (the hostile agency here) to housing, with options.
+hostile() {   # NAME EXPECTED-REASON [rogue options]
+    local name=$1 reason=$2; shift 2
+    sleep 0.3   # stay under idva's rate limit: these are about sizes
+    rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
+        "$@" >"$T/r.out" 2>"$T/r.err"
+    check_grep "$name is refused ($reason)" "\"status\":\"refused\".*$reason" "$T/r.out"
+    check "$name is audited" audit_has message_refused "$reason"
+}
+
+# ---------------------------------------------------------------- sizes and counts
+hostile "129 recipients" too-many-recipients --copies 129
+hostile "5 subject pseudonyms" too-many-pseudonyms --pseudonyms 5
+hostile "65 declared fields" too-many-fields --extra-fields 65
+hostile "a 300-byte category" text-too-long --long-category 300
+# A part's sealed payload is at most 256 KB (payload.h), so two copies of
+# one make a message of about 400 KB.
+hostile "a 400 KB message" message-too-large --pad 200000 --copies 2
+check_grep "the refusal says the size limit" "accepts at most 256 KB" "$T/r.out"
+
+# Beyond twice the limit ZeroMQ cuts the connection: no answer, and the
+# broker is unharmed.
+check_fails "a 600 KB message gets no answer" timeout 20 "$ROGUE" --identity "$T/id-idva" \
+    --ca "$PP_BUNDLE" --broker "$PP_BROKER" valid --to housing-hf --consent not_sought_unsafe \
+    --pad 200000 --copies 3
+
+# The refused flags reached nobody.
+check_eq "housing received none of them" "$(lookup_count housing-hf --nhs 9434765919)" 0
+
+# ---------------------------------------------------------------- the rate limit
+sleep 2.5   # idva's bucket refills
+rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
+    --nhs 4010232137 --count 30 >"$T/burst.out" 2>"$T/burst.err"
+check_eq "30 flags at once: 30 answers" "$(wc -l <"$T/burst.out")" 30
+accepted=$(grep -c '"status":"accepted"' "$T/burst.out")
+retried=$(grep -c '"status":"retry".*rate-limited' "$T/burst.out")
+echo "# burst of 30: $accepted accepted, $retried told to retry"
+check "the burst allowance was accepted" test "$accepted" -ge 10
+check "the rest were told rate-limited, retry" test "$retried" -ge 1
+check_eq "every answer is one or the other" "$((accepted + retried))" 30
+check_no_grep "none was refused for good" '"status":"refused"' "$T/burst.out"
+check "the rate limit is audited once, with a count" wait_until 5 \
+    audit_has message_refused "rate-limited: .* messages refused"
+n_entries=$(pp_audit --event message_refused | grep -c 'rate-limited')
+check "one entry per second, not one per message" test "$n_entries" -lt "$retried"
+check_grep "and logged" "rate-limited agency=idva refused=" "$T/broker.log"
+
+# Police is a different agency: its bucket is its own.
+FLAG=$(pp_flag victim '{
+  "category": "da_victim", "purpose": "safeguarding",
+  "lawful_basis": "public_task_safeguarding", "consent": "not_sought_unsafe",
+  "consent_reason": "perpetrator present", "risk": "high",
+  "subject": {"role": "victim", "nhs": "9876543210"},
+  "recipients": ["housing-hf"], "fields": {"risk_summary": "limits test"}}')
+pp_fp met-police publish "$FLAG" >"$T/publish.out" 2>&1
+check_grep "police is served while idva is limited" '"status": "accepted"' "$T/publish.out"
+
+# A real agent over its rate: the outbox keeps the flags and resends them
+# until the broker takes them; none is lost or refused.  The broker comes
+# back allowing 2 messages a second (bursts of 2), so 20 flags published at
+# once must wait even if the publishing processes start slowly (as under a
+# sanitizer).
+stop_pid "$PP_BROKER_PID"
+check "broker restarts allowing 2 a second" pp_start_broker --agency-rate 2 --agency-burst 2 \
+    --max-message-kb 256
+reconnected() { [ "$(grep -c broker-connected "$T/agent-met-police.log")" -ge 2 ]; }
+check "police reconnects" wait_until 20 reconnected
+PUBS=()
+for i in $(seq 1 20); do
+    f=$(pp_flag "many-$i" "{
+      \"category\": \"da_victim\", \"purpose\": \"safeguarding\",
+      \"lawful_basis\": \"public_task_safeguarding\", \"consent\": \"not_sought_unsafe\",
+      \"consent_reason\": \"perpetrator present\", \"risk\": \"high\",
+      \"subject\": {\"role\": \"victim\", \"nhs\": \"4857773457\", \"name\": \"Limit Test $i\",
+                  \"dob\": \"1980-01-01\"},
+      \"recipients\": [\"housing-hf\"], \"fields\": {\"risk_summary\": \"flag $i\"}}")
+    pp_fp met-police publish "$f" >"$T/many-$i.out" 2>&1 &
+    PUBS+=($!)
+done
+wait "${PUBS[@]}"
+check "police was told to retry some of 20 at once" wait_until 10 \
+    grep -q 'publish-retry.*rate-limited' "$T/agent-met-police.log"
+check "housing receives all 20 in the end" wait_output 60 20 lookup_count housing-hf \
+    --nhs 4857773457
+pp_fp met-police status >"$T/status.out"
+check_eq "the police outbox has nothing pending" "$(jq .outbox.pending "$T/status.out")" 0
+check_no_grep "no flag was refused" '"status": "refused"' "$T"/many-*.out
+
+check "the broker is still running" kill -0 "$PP_BROKER_PID"
