@@ -91,23 +91,92 @@ static int check_sent(marac_tx *tx, action_plan *p, const char *where, fp_error 
                                        "the end instead", where, p->seq, ref);
 }
 
-static int plan_action(marac_tx *tx, json_t *act, const char *where, action_plan *p,
-                       fp_error *err)
+/* ---------------------------------------------------------------- checking */
+
+static int check_action(json_t *act, const char *where, fp_error *err)
 {
+    const char *owner, *text, *due;
+    int64_t due_ms;
     if (!json_is_object(act))
         return fp_error_set(err, FP_ERR_INPUT, "%s: an object (agency, action, due)", where);
     int rc = marac_known_keys(act, ACTION_KEYS, where, err);
     if (rc == FP_OK)
-        rc = marac_text(act, "agency", where, 63, true, &p->owner, err);
+        rc = marac_text(act, "agency", where, 63, true, &owner, err);
     if (rc == FP_OK)
-        rc = marac_text(act, "action", where, 4000, true, &p->text, err);
+        rc = marac_text(act, "action", where, 4000, true, &text, err);
     if (rc == FP_OK)
-        rc = marac_text(act, "due", where, 32, true, &p->due_text, err);
-    if (rc != FP_OK)
-        return rc;
-    if (marac_parse_due(p->due_text, &p->due_ms) != FP_OK)
-        return fp_error_set(err, FP_ERR_INPUT, "%s.due: YYYY-MM-DD (the end of that day) or "
-                            "YYYY-MM-DDTHH:MM:SSZ", where);
+        rc = marac_text(act, "due", where, 32, true, &due, err);
+    if (rc == FP_OK && marac_parse_due(due, &due_ms) != FP_OK)
+        rc = fp_error_set(err, FP_ERR_INPUT, "%s.due: YYYY-MM-DD (the end of that day) or "
+                          "YYYY-MM-DDTHH:MM:SSZ", where);
+    return rc;
+}
+
+static int check_case(json_t *c, size_t i, fp_error *err)
+{
+    char where[48];
+    snprintf(where, sizeof where, "cases[%zu]", i);
+    if (!json_is_object(c))
+        return fp_error_set(err, FP_ERR_INPUT, "%s: must be an object", where);
+    const char *ref, *risk;
+    json_t *closed = json_object_get(c, "closed"), *acts = json_object_get(c, "actions");
+    int rc = marac_known_keys(c, CASE_KEYS, where, err);
+    if (rc == FP_OK)
+        rc = marac_text(c, "case_reference", where, MARAC_ID_MAX, true, &ref, err);
+    if (rc == FP_OK)
+        rc = marac_text(c, "risk_summary", where, MARAC_MAX_TEXT, false, &risk, err);
+    if (rc == FP_OK && closed != NULL && !json_is_boolean(closed))
+        rc = fp_error_set(err, FP_ERR_INPUT, "%s.closed: true or false", where);
+    if (rc == FP_OK && !marac_id_valid(ref))
+        rc = fp_error_set(err, FP_ERR_INPUT, "%s.case_reference: not a case reference", where);
+    if (rc == FP_OK && (!json_is_array(acts) || json_array_size(acts) == 0 ||
+                        json_array_size(acts) > MAX_ACTIONS_PER_CASE))
+        rc = fp_error_set(err, FP_ERR_INPUT, "%s.actions: a list of 1-%d actions", where,
+                          MAX_ACTIONS_PER_CASE);
+    size_t j;
+    json_t *act;
+    json_array_foreach(rc == FP_OK ? acts : NULL, j, act) {
+        char aw[80];
+        snprintf(aw, sizeof aw, "%s.actions[%zu]", where, j);
+        if ((rc = check_action(act, aw, err)) != FP_OK)
+            break;
+    }
+    return rc;
+}
+
+int marac_actions_check(json_t *file, fp_error *err)
+{
+    const char *conf_id, *contact;
+    int rc = json_is_object(file) ? marac_known_keys(file, FILE_KEYS, "actions", err)
+                                  : fp_error_set(err, FP_ERR_INPUT, "the actions file must be "
+                                                 "a JSON object");
+    if (rc == FP_OK)
+        rc = marac_text(file, "conference", "actions", MARAC_ID_MAX, true, &conf_id, err);
+    if (rc == FP_OK)
+        rc = marac_text(file, "coordinator_contact", "actions", 500, false, &contact, err);
+    json_t *cases = json_object_get(file, "cases");
+    if (rc == FP_OK && (!json_is_array(cases) || json_array_size(cases) == 0))
+        rc = fp_error_set(err, FP_ERR_INPUT, "actions.cases: a list of cases with their "
+                          "actions");
+    size_t i;
+    json_t *c;
+    json_array_foreach(rc == FP_OK ? cases : NULL, i, c) {
+        if ((rc = check_case(c, i, err)) != FP_OK)
+            break;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- planning */
+
+/* The store's side of an action marac_actions_check passed. */
+static int plan_action(marac_tx *tx, json_t *act, const char *where, action_plan *p,
+                       fp_error *err)
+{
+    p->owner = mj_str(act, "agency");
+    p->text = mj_str(act, "action");
+    p->due_text = mj_str(act, "due");
+    marac_parse_due(p->due_text, &p->due_ms);
     if (agent_sector_of(tx->a, p->owner, envelope_now_ms() / 1000) == NULL ||
         strcmp(p->owner, tx->a->id.cert.agency_id) == 0)
         return fp_error_set(err, FP_ERR_INPUT, "%s.agency: no valid certificate for a member "
@@ -122,7 +191,9 @@ static json_t *owners_of(json_t *actions)
     json_t *a, *v;
     json_array_foreach(actions, i, a) {
         const char *owner = mj_str(a, "agency");
-        bool seen = owner == NULL;
+        if (owner == NULL)
+            continue;
+        bool seen = false;
         json_array_foreach(named, j, v) seen |= strcmp(json_string_value(v), owner) == 0;
         if (!seen)
             json_array_append_new(named, json_string(owner));
@@ -130,50 +201,37 @@ static json_t *owners_of(json_t *actions)
     return named;
 }
 
+/* The store's side of a case marac_actions_check passed. */
 static int plan_case(marac_tx *tx, json_t *c, size_t i, const char *conf_id, plans *ps,
                      fp_error *err)
 {
-    char where[48];
-    snprintf(where, sizeof where, "cases[%zu]", i);
-    if (!json_is_object(c))
-        return fp_error_set(err, FP_ERR_INPUT, "%s: must be an object", where);
-    const char *ref, *risk;
-    json_t *kase = NULL, *closed = json_object_get(c, "closed");
-    int rc = marac_known_keys(c, CASE_KEYS, where, err);
-    if (rc == FP_OK)
-        rc = marac_text(c, "case_reference", where, MARAC_ID_MAX, true, &ref, err);
-    if (rc == FP_OK)
-        rc = marac_text(c, "risk_summary", where, MARAC_MAX_TEXT, false, &risk, err);
-    if (rc == FP_OK && closed != NULL && !json_is_boolean(closed))
-        rc = fp_error_set(err, FP_ERR_INPUT, "%s.closed: true or false", where);
-    if (rc == FP_OK && !marac_id_valid(ref))
-        rc = fp_error_set(err, FP_ERR_INPUT, "%s.case_reference: not a case reference", where);
-    if (rc == FP_OK)
-        rc = marac_get(&tx->db, MARAC_CASE, ref, strlen(ref), &kase, err);
-    if (rc == FP_ERR_NOT_FOUND || (rc == FP_OK && strcmp(mj_str(kase, "conference"), conf_id)))
-        rc = fp_error_set(err, FP_ERR_INPUT, "%s.case_reference: '%s' is not a case of "
-                          "conference %s", where, ref, conf_id);
-    json_t *acts = json_object_get(c, "actions");
-    if (rc == FP_OK && (!json_is_array(acts) || json_array_size(acts) == 0 ||
-                        json_array_size(acts) > MAX_ACTIONS_PER_CASE))
-        rc = fp_error_set(err, FP_ERR_INPUT, "%s.actions: a list of 1-%d actions", where,
-                          MAX_ACTIONS_PER_CASE);
+    const char *ref = mj_str(c, "case_reference"), *risk = mj_str(c, "risk_summary");
+    const char *held_conf;
+    json_t *kase = NULL, *acts = json_object_get(c, "actions");
+    if (risk != NULL && risk[0] == '\0')
+        risk = NULL;   /* as marac_text reads an empty optional text */
+    int rc = marac_get(&tx->db, MARAC_CASE, ref, strlen(ref), &kase, err);
+    if (rc == FP_ERR_NOT_FOUND || (rc == FP_OK && ((held_conf = mj_str(kase, "conference")) ==
+                                                   NULL || strcmp(held_conf, conf_id) != 0)))
+        rc = fp_error_set(err, FP_ERR_INPUT, "cases[%zu].case_reference: '%s' is not a case of "
+                          "conference %s", i, ref, conf_id);
     size_t j;
     json_t *act;
     json_array_foreach(rc == FP_OK ? acts : NULL, j, act) {
         char aw[80];
-        snprintf(aw, sizeof aw, "%s.actions[%zu]", where, j);
+        snprintf(aw, sizeof aw, "cases[%zu].actions[%zu]", i, j);
         action_plan *p = plans_add(ps);
-        if (p == NULL)
+        if (p == NULL) {
             rc = fp_error_set(err, FP_ERR_IO, "out of memory");
-        if (rc != FP_OK)
             break;
+        }
         p->kase = json_incref(kase);
         p->seq = (unsigned)j + 1;
-        p->closed = json_is_true(closed);
+        p->closed = json_is_true(json_object_get(c, "closed"));
         p->risk_summary = risk;
         p->named = owners_of(acts);
-        rc = plan_action(tx, act, aw, p, err);
+        if ((rc = plan_action(tx, act, aw, p, err)) != FP_OK)
+            break;
     }
     json_decref(kase);
     return rc;
@@ -285,32 +343,24 @@ static int send_action(agent *a, json_t *conf, const action_plan *p, json_t *out
 
 static int plan_all(agent *a, json_t *file, json_t **conf, plans *ps, fp_error *err)
 {
-    const char *conf_id, *contact;
-    int rc = json_is_object(file) ? marac_known_keys(file, FILE_KEYS, "actions", err)
-                                  : fp_error_set(err, FP_ERR_INPUT, "the actions file must be "
-                                                 "a JSON object");
-    if (rc == FP_OK)
-        rc = marac_text(file, "conference", "actions", MARAC_ID_MAX, true, &conf_id, err);
-    if (rc == FP_OK)
-        rc = marac_text(file, "coordinator_contact", "actions", 500, false, &contact, err);
-    json_t *cases = json_object_get(file, "cases");
-    if (rc == FP_OK && (!json_is_array(cases) || json_array_size(cases) == 0))
-        rc = fp_error_set(err, FP_ERR_INPUT, "actions.cases: a list of cases with their "
-                          "actions");
+    int rc = marac_actions_check(file, err);
+    if (rc != FP_OK)
+        return rc;
+    const char *conf_id = mj_str(file, "conference");
+    const char *contact = mj_str(file, "coordinator_contact");
     marac_tx tx;
-    if (rc == FP_OK)
-        rc = marac_tx_begin(a, false, &tx, err);
+    rc = marac_tx_begin(a, false, &tx, err);
     if (rc == FP_ERR_NOT_FOUND)
         return fp_error_set(err, FP_ERR_INPUT, "conference: no research round has been sent "
                             "yet");
     if (rc != FP_OK)
         return rc;
     rc = marac_pick_conference(&tx, conf_id, conf, err);
-    if (rc == FP_OK && contact != NULL)
+    if (rc == FP_OK && contact != NULL && contact[0] != '\0')
         mj_set_str(*conf, "coordinator_contact", contact);
     size_t i;
     json_t *c;
-    json_array_foreach(rc == FP_OK ? cases : NULL, i, c) {
+    json_array_foreach(rc == FP_OK ? json_object_get(file, "cases") : NULL, i, c) {
         rc = plan_case(&tx, c, i, conf_id, ps, err);
         if (rc != FP_OK)
             break;

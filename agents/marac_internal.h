@@ -118,6 +118,30 @@ int marac_request_parse(json_t *file, const unsigned char *linkage_key, int64_t 
                         json_t **conf, json_t **cases, fp_error *err);
 size_t marac_case_pseudonyms(json_t *kase, pseudonym out[PSEUDONYM_MAX]);
 
+/* ---- answer and action files (pure: no agent, no store; fuzzed) ---- */
+
+#define MARAC_MAX_ANSWERS 500
+
+/* One answer of a `marac respond` file, as checked (pointers into it). */
+typedef struct marac_answer {
+    const char *case_ref;         /* NULL when only request_id was given */
+    bool have_id;
+    unsigned char request_id[16]; /* when have_id */
+    const char *record_found;     /* "yes" or "no" */
+    const char *summary, *risk, *children;   /* NULL when not given */
+} marac_answer;
+
+/* The list of answers in a respond request: req.answers, or
+ * req.answers.answers as the template file nests it (*list borrowed). */
+int marac_answers_list(json_t *req, json_t **list, fp_error *err);
+/* Check answers[i] (keys, record_found, texts, which request) without
+ * looking anything up; errors name answers[i].KEY. */
+int marac_answer_check(json_t *ans, size_t i, marac_answer *out, fp_error *err);
+/* Check an actions file (keys, conference, cases with their references
+ * and 1-50 actions each, owners, texts, due dates) without the store;
+ * errors name cases[i].actions[j].KEY. */
+int marac_actions_check(json_t *file, fp_error *err);
+
 /* ---- counts (pure; unit-tested) ---- */
 json_t *marac_stats_new(void);
 /* One case heard: repeat is marac_repeat_of's answer (or NULL), actions

@@ -21,18 +21,15 @@
 #include "acknowledge.h"
 #include "envelope.h"
 
-#define MAX_ANSWERS 500
-
 static const char *const ANSWER_KEYS[] = {"case_reference", "request_id", "record_found",
                                           "agency_summary", "risk_indicators",
                                           "children_known", "draft", "subject", "questions",
                                           NULL};
 
 typedef struct answer_plan {
+    marac_answer ans;             /* what the answer says (checked) */
     unsigned char request_id[16];
     json_t *rec;                  /* the inbox record of the request */
-    const char *record_found;     /* "yes" or "no" */
-    const char *summary, *risk, *children;
 } answer_plan;
 
 typedef struct find_ctx {
@@ -55,34 +52,25 @@ static int find_case(void *ctx, const unsigned char *key, size_t klen, json_t *r
     return 0;
 }
 
-static int locate(marac_tx *tx, json_t *ans, const char *where, answer_plan *p, fp_error *err)
+/* The request an answer is for, by id or (the latest) by case reference. */
+static int locate(marac_tx *tx, size_t i, answer_plan *p, fp_error *err)
 {
-    const char *ref, *hex;
-    int rc = marac_text(ans, "case_reference", where, MARAC_ID_MAX, false, &ref, err);
-    if (rc == FP_OK)
-        rc = marac_text(ans, "request_id", where, 32, false, &hex, err);
-    if (rc != FP_OK)
-        return rc;
-    if (hex != NULL) {
+    if (p->ans.have_id) {
         unsigned char key[17];
-        if (envelope_id_parse(hex, p->request_id, NULL) != FP_OK)
-            return fp_error_set(err, FP_ERR_INPUT, "%s.request_id: 32 hex digits, as `marac "
-                                "inbox` prints", where);
+        memcpy(p->request_id, p->ans.request_id, 16);
         marac_flag_key(key, MARAC_KIND_INBOX, p->request_id);
-        rc = marac_get(&tx->db, MARAC_FLAGS, key, sizeof key, &p->rec, err);
+        int rc = marac_get(&tx->db, MARAC_FLAGS, key, sizeof key, &p->rec, err);
         if (rc == FP_ERR_NOT_FOUND)
-            return fp_error_set(err, FP_ERR_INPUT, "%s.request_id: this agency holds no MARAC "
-                                "research request with that id", where);
+            return fp_error_set(err, FP_ERR_INPUT, "answers[%zu].request_id: this agency holds "
+                                "no MARAC research request with that id", i);
         return rc;
     }
-    if (ref == NULL)
-        return fp_error_set(err, FP_ERR_INPUT, "%s: give case_reference (or request_id)", where);
-    find_ctx f = {.case_ref = ref, .rec = NULL};
+    find_ctx f = {.case_ref = p->ans.case_ref, .rec = NULL};
     unsigned char kind = MARAC_KIND_INBOX;
-    rc = marac_scan(&tx->db, MARAC_FLAGS, &kind, 1, find_case, &f, err);
+    int rc = marac_scan(&tx->db, MARAC_FLAGS, &kind, 1, find_case, &f, err);
     if (rc == FP_OK && f.rec == NULL)
-        rc = fp_error_set(err, FP_ERR_INPUT, "%s.case_reference: no research request for case "
-                          "'%s' has reached this agency", where, ref);
+        rc = fp_error_set(err, FP_ERR_INPUT, "answers[%zu].case_reference: no research request "
+                          "for case '%s' has reached this agency", i, p->ans.case_ref);
     p->rec = f.rec;
     memcpy(p->request_id, f.id, 16);
     return rc;
@@ -102,10 +90,43 @@ static int record_found_of(json_t *ans, const char *where, const char **out, fp_
     return FP_OK;
 }
 
-static int plan_answer(marac_tx *tx, json_t *ans, size_t i, answer_plan *p, fp_error *err)
+/* case_reference and request_id: which request is answered. */
+static int answer_target(json_t *ans, const char *where, marac_answer *out, fp_error *err)
+{
+    const char *hex;
+    int rc = marac_text(ans, "case_reference", where, MARAC_ID_MAX, false, &out->case_ref, err);
+    if (rc == FP_OK)
+        rc = marac_text(ans, "request_id", where, 32, false, &hex, err);
+    if (rc != FP_OK)
+        return rc;
+    if (hex != NULL) {
+        if (envelope_id_parse(hex, out->request_id, NULL) != FP_OK)
+            return fp_error_set(err, FP_ERR_INPUT, "%s.request_id: 32 hex digits, as `marac "
+                                "inbox` prints", where);
+        out->have_id = true;
+    } else if (out->case_ref == NULL) {
+        return fp_error_set(err, FP_ERR_INPUT, "%s: give case_reference (or request_id)", where);
+    }
+    return FP_OK;
+}
+
+int marac_answers_list(json_t *req, json_t **list, fp_error *err)
+{
+    *list = json_object_get(json_object_get(req, "answers"), "answers");
+    if (*list == NULL)
+        *list = json_object_get(req, "answers");
+    if (!json_is_array(*list) || json_array_size(*list) == 0 ||
+        json_array_size(*list) > MARAC_MAX_ANSWERS)
+        return fp_error_set(err, FP_ERR_INPUT, "answers: a list of 1-%d answers (see "
+                            "docs/marac.md)", MARAC_MAX_ANSWERS);
+    return FP_OK;
+}
+
+int marac_answer_check(json_t *ans, size_t i, marac_answer *out, fp_error *err)
 {
     char where[32];
     snprintf(where, sizeof where, "answers[%zu]", i);
+    memset(out, 0, sizeof *out);
     if (!json_is_object(ans))
         return fp_error_set(err, FP_ERR_INPUT, "%s: must be an object", where);
     int rc = marac_known_keys(ans, ANSWER_KEYS, where, err);
@@ -113,19 +134,26 @@ static int plan_answer(marac_tx *tx, json_t *ans, size_t i, answer_plan *p, fp_e
         rc = fp_error_set(err, FP_ERR_INPUT, "%s: still marked as a draft; check it, correct "
                           "it and remove \"draft\" before sending", where);
     if (rc == FP_OK)
-        rc = record_found_of(ans, where, &p->record_found, err);
+        rc = record_found_of(ans, where, &out->record_found, err);
     if (rc == FP_OK)
-        rc = marac_text(ans, "agency_summary", where, MARAC_MAX_TEXT, false, &p->summary, err);
+        rc = marac_text(ans, "agency_summary", where, MARAC_MAX_TEXT, false, &out->summary, err);
     if (rc == FP_OK)
-        rc = marac_text(ans, "risk_indicators", where, MARAC_MAX_TEXT, false, &p->risk, err);
+        rc = marac_text(ans, "risk_indicators", where, MARAC_MAX_TEXT, false, &out->risk, err);
     if (rc == FP_OK)
-        rc = marac_text(ans, "children_known", where, MARAC_MAX_TEXT, false, &p->children, err);
-    if (rc == FP_OK && strcmp(p->record_found, "yes") == 0 && p->summary == NULL)
+        rc = marac_text(ans, "children_known", where, MARAC_MAX_TEXT, false, &out->children,
+                        err);
+    if (rc == FP_OK && strcmp(out->record_found, "yes") == 0 && out->summary == NULL)
         rc = fp_error_set(err, FP_ERR_INPUT, "%s.agency_summary: required when a record is "
                           "found (what your agency knows and its concerns)", where);
     if (rc == FP_OK)
-        rc = locate(tx, ans, where, p, err);
+        rc = answer_target(ans, where, out, err);
     return rc;
+}
+
+static int plan_answer(marac_tx *tx, json_t *ans, size_t i, answer_plan *p, fp_error *err)
+{
+    int rc = marac_answer_check(ans, i, &p->ans, err);
+    return rc == FP_OK ? locate(tx, i, p, err) : rc;
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -135,10 +163,10 @@ static json_t *answer_flag(const answer_plan *p, const marac_opened *req)
     const Flagpost__FlagBody *b = req->body;
     json_t *fields = json_pack("{s:s, s:s}", "case_reference",
                                mj_str(req->fields, "case_reference"), "record_found",
-                               p->record_found);
-    mj_set_str(fields, "agency_summary", p->summary);
-    mj_set_str(fields, "risk_indicators", p->risk);
-    mj_set_str(fields, "children_known", p->children);
+                               p->ans.record_found);
+    mj_set_str(fields, "agency_summary", p->ans.summary);
+    mj_set_str(fields, "risk_indicators", p->ans.risk);
+    mj_set_str(fields, "children_known", p->ans.children);
     json_t *flag = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:[s], s:o}", "category",
         MARAC_CATEGORY_RESEARCH, "purpose", b->purpose, "lawful_basis", b->lawful_basis,
@@ -245,14 +273,9 @@ static int send_answer(agent *a, const answer_plan *p, size_t i, json_t *out, fp
 json_t *marac_respond_op(agent *a, json_t *req)
 {
     fp_error err;
-    json_t *list = json_object_get(json_object_get(req, "answers"), "answers");
-    if (list == NULL)
-        list = json_object_get(req, "answers");
-    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > MAX_ANSWERS) {
-        fp_error_set(&err, FP_ERR_INPUT, "answers: a list of 1-%d answers (see docs/marac.md)",
-                     MAX_ANSWERS);
+    json_t *list;
+    if (marac_answers_list(req, &list, &err) != FP_OK)
         return marac_error_json(&err);
-    }
     size_t n = json_array_size(list);
     answer_plan *plans = calloc(n, sizeof *plans);
     marac_tx tx;

@@ -32,9 +32,9 @@
 #include "lookup.h"
 #include "outbox.h"
 #include "publisher.h"
+#include "spool_name.h"
 
 #define SPOOL_PATH_MAX 4096
-#define SPOOL_NAME_MAX 256
 #define SPOOL_FILE_MODE 0640
 
 typedef struct subdir {
@@ -85,19 +85,6 @@ int spool_prepare(const char *dir, fp_error *err)
 
 /* ---------------------------------------------------------------- names */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Only finished files: NAME.json, not hidden, not a temporary. */
-static bool wanted(const char *name)
-{
-    return name[0] != '.' && ends_with(name, ".json") && strlen(name) > 5 &&
-           strlen(name) < SPOOL_NAME_MAX - 16;
-}
-
 static int by_name(const void *x, const void *y)
 {
     return strcmp(*(char *const *)x, *(char *const *)y);
@@ -123,13 +110,9 @@ static int move_unique(const char *src, const char *dir, const char *name,
                        char final[SPOOL_NAME_MAX], fp_error *err)
 {
     char path[SPOOL_PATH_MAX];
-    size_t stem = strlen(name) - 5;   /* wanted() guarantees ".json" */
-    for (int n = 1; n < 10000; n++) {
-        if (n == 1)
-            snprintf(final, SPOOL_NAME_MAX, "%s", name);
-        else
-            snprintf(final, SPOOL_NAME_MAX, "%.*s-%d.json", (int)stem, name, n);
-        if (fileio_join(path, sizeof path, dir, final, err) != FP_OK)
+    for (int n = 1; n < SPOOL_NAME_TRIES; n++) {
+        if (spool_name_numbered(name, n, final, err) != FP_OK ||
+            fileio_join(path, sizeof path, dir, final, err) != FP_OK)
             return FP_ERR_INPUT;
         if (move_noreplace(src, path) == 0)
             return FP_OK;
@@ -148,8 +131,8 @@ static void write_beside(agent *a, const char *dir, const char *name, const char
 {
     char file[SPOOL_NAME_MAX + 32], path[SPOOL_PATH_MAX];
     fp_error err;
-    snprintf(file, sizeof file, "%.*s%s", (int)(strlen(name) - 5), name, suffix);
-    if (fileio_join(path, sizeof path, dir, file, &err) != FP_OK ||
+    if (spool_name_beside(name, suffix, file, sizeof file, &err) != FP_OK ||
+        fileio_join(path, sizeof path, dir, file, &err) != FP_OK ||
         fileio_write_atomic(path, text, strlen(text), SPOOL_FILE_MODE, &err) != FP_OK)
         log_event(&a->log, LOG_ERROR, "spool-write-failed", "error=\"%s\"", err.message);
 }
@@ -356,7 +339,7 @@ static size_t list_in(agent *a, char **names, bool *more)
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!wanted(e->d_name))
+        if (!spool_name_wanted(e->d_name))
             continue;
         if (n == SPOOL_BATCH) {
             *more = true;

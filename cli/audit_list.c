@@ -18,6 +18,7 @@
 #include "audit_query.h"
 #include "pseudonym.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 static const char *const COLUMNS[] = {
     "index",   "time",     "event",  "sender",      "recipient",  "subject",
@@ -117,6 +118,25 @@ static json_t *hex_json(const ProtobufCBinaryData *b)
     return json_string(buf);
 }
 
+/* A string from an entry as JSON.  protobuf-c does not check UTF-8, so a
+ * damaged or hostile entry can hold bytes jansson refuses: those become
+ * U+FFFD rather than the row being dropped. */
+static json_t *text_json(const char *s)
+{
+    s = s_or(s);
+    if (utf8_valid(s))
+        return json_string(s);
+    char *fixed = utf8_repair(s);
+    json_t *j = fixed != NULL ? json_string(fixed) : NULL;
+    free(fixed);
+    return j;
+}
+
+static void put_text(json_t *o, const char *key, const char *s)
+{
+    json_object_set_new(o, key, text_json(s));
+}
+
 static void row_jsonl(audit_list_writer *w, uint64_t index, const Flagpost__AuditEntry *e)
 {
     char when[TIMEFMT_ISO_LEN];
@@ -128,21 +148,31 @@ static void row_jsonl(audit_list_writer *w, uint64_t index, const Flagpost__Audi
                                         pseudonym_kind_name((int)e->subject[i]->kind),
                                         "pseudonym", hex_json(&e->subject[i]->value)));
     for (size_t i = 0; i < e->n_fields; i++)
-        json_array_append_new(fields, json_string(e->fields[i]));
-    json_t *o = json_pack(
-        "{s:I, s:s, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
-        "s:b, s:s, s:o, s:o, s:I, s:o, s:o, s:o}",
-        "index", (json_int_t)index, "time", when, "time_ms", (json_int_t)e->time_ms, "event",
-        audit_event_name((int)e->event), "sender", s_or(e->sender), "recipient",
-        s_or(e->recipient), "subject", subject, "subject_role", s_or(e->subject_role),
-        "category", s_or(e->category), "purpose", s_or(e->purpose), "lawful_basis",
-        s_or(e->lawful_basis), "consent", s_or(e->consent), "risk", s_or(e->risk),
-        "decision", s_or(e->decision), "rule_id", s_or(e->rule_id), "reason", s_or(e->reason),
-        "break_glass", (int)e->break_glass, "stage", s_or(e->stage), "fields", fields,
-        "flag_id", hex_json(&e->flag_id), "version", (json_int_t)e->version, "message_id",
-        hex_json(&e->message_id), "policy_hash", hex_json(&e->policy_hash), "payload_hash",
-        hex_json(&e->payload_hash));
-    char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_array_append_new(fields, text_json(e->fields[i]));
+    json_t *o = json_object();
+    json_object_set_new(o, "index", json_integer((json_int_t)index));
+    put_text(o, "time", when);
+    json_object_set_new(o, "time_ms", json_integer((json_int_t)e->time_ms));
+    put_text(o, "event", audit_event_name((int)e->event));
+    put_text(o, "sender", e->sender);
+    put_text(o, "recipient", e->recipient);
+    json_object_set_new(o, "subject", subject);
+    const char *texts[][2] = {{"subject_role", e->subject_role}, {"category", e->category},
+                              {"purpose", e->purpose},     {"lawful_basis", e->lawful_basis},
+                              {"consent", e->consent},     {"risk", e->risk},
+                              {"decision", e->decision},   {"rule_id", e->rule_id},
+                              {"reason", e->reason}};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        put_text(o, texts[i][0], texts[i][1]);
+    json_object_set_new(o, "break_glass", json_boolean(e->break_glass));
+    put_text(o, "stage", e->stage);
+    json_object_set_new(o, "fields", fields);
+    json_object_set_new(o, "flag_id", hex_json(&e->flag_id));
+    json_object_set_new(o, "version", json_integer((json_int_t)e->version));
+    json_object_set_new(o, "message_id", hex_json(&e->message_id));
+    json_object_set_new(o, "policy_hash", hex_json(&e->policy_hash));
+    json_object_set_new(o, "payload_hash", hex_json(&e->payload_hash));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text != NULL) {
         fputs(text, w->out);
         fputc('\n', w->out);

@@ -12,7 +12,9 @@
  * is read), packed again, and the repacked bytes must decode and repack
  * to themselves.  The signed envelope and parts inside a Publish or a
  * Deliver are opened as the broker and the agent would: envelope_decode
- * (as if verified), then the FlagBody and each RecipientPart.
+ * (as if verified), then the FlagBody and each RecipientPart, or the
+ * ViewBody, ActionAckBody or MaracBody (and the MaracReminder in it) of
+ * an event.
  *
  * Built and run by scripts/fuzz; seeds in fuzz/corpus/to_broker were made
  * by this file built with -DFUZZ_TO_BROKER_WRITE_SEEDS (no
@@ -189,6 +191,18 @@ static void open_message(const ProtobufCMessageDescriptor *d, const uint8_t *b, 
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* A MARAC event: the MaracBody, and the reminder it carries. */
+static void open_marac(const uint8_t *b, size_t len)
+{
+    Flagpost__MaracBody *mb = flagpost__marac_body__unpack(NULL, len, b);
+    if (mb == NULL)
+        return;
+    walk_and_repack(&mb->base);
+    if (strcmp(mb->kind, "reminder") == 0)
+        open_message(&flagpost__marac_reminder__descriptor, mb->data.data, mb->data.len);
+    flagpost__marac_body__free_unpacked(mb, NULL);
+}
+
 /* What a receiver does with a signed envelope it has verified. */
 static void open_signed(const Flagpost__SignedEnvelope *s)
 {
@@ -209,7 +223,7 @@ static void open_signed(const Flagpost__SignedEnvelope *s)
         open_message(&flagpost__action_ack_body__descriptor, e->body.data, e->body.len);
         break;
     case FLAGPOST__MESSAGE_TYPE__MESSAGE_MARAC:
-        open_message(&flagpost__marac_body__descriptor, e->body.data, e->body.len);
+        open_marac(e->body.data, e->body.len);
         break;
     default:
         break;
@@ -490,6 +504,28 @@ int main(int argc, char **argv)
     tb.kind_case = FLAGPOST__TO_BROKER__KIND_EVENT;
     tb.event = &vse;
     seed_write(dir, "to-broker-view", 0, &tb.base);
+
+    /* A MARAC reminder event. */
+    Flagpost__MaracReminderItem ri = FLAGPOST__MARAC_REMINDER_ITEM__INIT, *rip[1] = {&ri};
+    ri.flag_id.data = flag_id;
+    ri.flag_id.len = 16;
+    ri.agency = (char *)"housing-hf";
+    Flagpost__MaracReminder mr = FLAGPOST__MARAC_REMINDER__INIT;
+    mr.deadline_ms = 1749229200000;
+    mr.items = rip;
+    mr.n_items = 1;
+    Flagpost__MaracBody mb = FLAGPOST__MARAC_BODY__INIT;
+    mb.kind = (char *)"reminder";
+    mb.data = packed(&mr.base);
+    Flagpost__Envelope menv = env;
+    menv.type = FLAGPOST__MESSAGE_TYPE__MESSAGE_MARAC;
+    menv.body = packed(&mb.base);
+    Flagpost__SignedEnvelope mse = FLAGPOST__SIGNED_ENVELOPE__INIT;
+    mse.envelope = packed(&menv.base);
+    mse.signature.data = sig;
+    mse.signature.len = 64;
+    tb.event = &mse;
+    seed_write(dir, "to-broker-marac-reminder", 0, &tb.base);
 
     /* ToAgent: deliver, result, notice, checkpoint. */
     Flagpost__Deliver del = FLAGPOST__DELIVER__INIT;
