@@ -63,8 +63,9 @@ check "the spring conference is recorded" pp_fp marac marac request "$T/c1.json"
 # Olga, heard more than a year ago.  Two harmful-practice cases; equality
 # monitoring on some cases; children on every third.
 CONF_DATE=$(day 7)
-DEADLINE=$(in_s 40)
-jq -n --arg date "$CONF_DATE" --arg dl "$DEADLINE" '
+SCALE=${FLAGPOST_TIME_SCALE:-1}   # valgrind: everything tens of times slower
+DEADLINE=$(in_s $((40 * SCALE)))
+jq -n --arg date "$CONF_DATE" --arg dl "$DEADLINE" --arg rb "$((20 * SCALE))s" '
   def kase(i): {case_reference: ("C2-" + (if i < 10 then "00" else "0" end) + (i|tostring)),
     subject: {role: "victim", name: ("Person " + (i|tostring) + " Example"),
               dob: ("1980-01-" + (if i < 10 then "0" else "" end) + (i|tostring)),
@@ -74,7 +75,7 @@ jq -n --arg date "$CONF_DATE" --arg dl "$DEADLINE" '
     children: (if i % 3 == 0 then [{name: ("Child of " + (i|tostring)), age: "5"}] else [] end)}
     + (if i % 4 == 0 then {equality: {ethnicity: "Mixed White and Black Caribbean", age_band: "35-44"}} else {} end);
   {conference: {id: "hf-round", date: $date, area: "Hammersmith & Fulham"},
-   deadline: $dl, reminder_before: "20s", coordinator_contact: "MARAC coordinator, 020 7946 0000",
+   deadline: $dl, reminder_before: $rb, coordinator_contact: "MARAC coordinator, 020 7946 0000",
    cases: ([range(1; 21) | kase(.)]
      | .[0].subject += {name: "Jane Example", dob: "1985-03-12", nhs: "9434765919"}
      | .[2].subject = {role: "victim", name: "RITA  repeat", dob: "21/07/1979", postcode: "W6 9LZ"}
@@ -204,7 +205,7 @@ check_no_grep "equality data stays out of the pack" 'Caribbean' "$T/pack.html"
 check_no_grep "case records are sealed at rest" 'Person 7 Example' "$T/data-marac/data.mdb"
 
 # ------------------------------------------------------------ actions
-jq -n --arg soon "$(in_s $((30 * ${FLAGPOST_TIME_SCALE:-1})))" --arg later "$(day 14)" '{conference: "hf-round", cases: [
+jq -n --arg soon "$(in_s $((30 * SCALE)))" --arg later "$(day 14)" '{conference: "hf-round", cases: [
   {case_reference: "C2-001", risk_summary: "Strangulation; separation imminent",
    actions: [{agency: "met-police", action: "Mark the address for urgent response", due: $later},
              {agency: "housing-hf", action: "Sanctuary scheme assessment", due: $later},
