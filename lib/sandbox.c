@@ -207,8 +207,9 @@ static void summarise(sandbox_report *rep)
         snprintf(fs, sizeof fs, "filesystem NOT confined (no Landlock here)");
     snprintf(rep->summary, sizeof rep->summary,
              "confined: no new privileges; %s; %s; %s",
-             rep->syscall_filter ? "exec, ptrace, mount and set*id refused"
-                                 : "system call filter NOT loaded (seccomp refused here)",
+             !rep->syscall_filter ? "system call filter NOT loaded (seccomp refused here)"
+             : rep->ptrace_refused ? "exec, ptrace, mount and set*id refused"
+                                   : "exec, mount and set*id refused (ptrace kept for the sanitizer)",
              fs, rep->no_core_dumps ? "no core dumps" : "core dumps left on (sanitizer build)");
 }
 
