@@ -1,22 +1,12 @@
 /*
- * broker: start-up, the event loop, group commit and shutdown.  See
+ * broker: start-up, the event loop, timers, reload and shutdown.  See
  * broker.h.
  *
- * The loop drains up to batch_max messages that are already waiting, runs
- * them all through intake inside one write transaction, commits once (one
- * fsync for the whole batch), and only then answers their senders and
- * pumps deliveries.  Under light load a batch is one message, so latency
- * stays low; under heavy load batches grow and the fsync cost is shared.
- *
- * Messages over their agency's rate (agency_limit.h) or over the size
- * limit are set aside as they are read, before any signature is checked,
- * so a flooding agency costs the others little: the former are answered
- * RETRY without touching the store, the latter refused and audited.
- *
- * If a commit fails because storage is full, the batch is retried without
- * its publishes (acknowledgements and hellos only): releasing delivered
- * entries frees space, so the broker can drain while it refuses intake,
- * and every refused sender is told to retry later.
+ * The loop waits on the ROUTER socket (agents) and the ZAP socket (their
+ * CURVE handshakes).  Whatever agents sent is handed to batch.c, which
+ * group-commits it and answers the senders; then deliveries are pumped
+ * and, once a second, the timers run: presence, certificate expiry,
+ * stalled deliveries, MARAC deadlines, checkpoints and refusal summaries.
  */
 #include "broker.h"
 
@@ -30,13 +20,12 @@
 #include "agency_limit.h"
 #include "attest.h"
 #include "audit_entry.h"
+#include "batch.h"
 #include "delivery.h"
 #include "envelope.h"
-#include "intake.h"
 #include "lifecycle.h"
 #include "refusals.h"
 #include "sessions.h"
-#include "verify.h"
 #include "sandbox.h"
 #include "verify_pool.h"
 #include "zap.h"
@@ -191,7 +180,8 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
     if ((rc = confine(b, err)) != FP_OK)
         return rc;
     if (peers_new(&b->peers) != 0 ||
-        (b->vpool = verify_pool_new(verify_pool_default_threads())) == NULL)
+        (b->vpool = verify_pool_new(verify_pool_default_threads())) == NULL ||
+        (b->batches = batches_new(cfg->batch_max)) == NULL)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
     if ((rc = audit_policy_load(b, err)) != FP_OK)
         return rc;
@@ -218,6 +208,7 @@ void broker_close(broker *b)
     if (b->zmq)
         zmq_ctx_term(b->zmq);
     peers_free(b->peers);
+    batches_free(b->batches);
     verify_pool_free(b->vpool);
     broker_store_close(b->store);
     policy_free(b->policy);
@@ -234,252 +225,6 @@ int broker_send(broker *b, const unsigned char *routing, size_t routing_len,
     if (zmq_send(b->router, bytes, len, ZMQ_DONTWAIT) < 0)
         return FP_ERR_UNAVAILABLE;
     return FP_OK;
-}
-
-/* ---------------------------------------------------------------- batches */
-
-typedef struct inbound {
-    unsigned char routing[PEER_ROUTING_MAX];
-    size_t routing_len;
-    char agency[64];
-    Flagpost__ToBroker *msg;
-    intake_reply reply;
-    bool fresh;                    /* first message on a new connection */
-    int fd;                        /* the socket it arrived on (sessions.h) */
-    bool limited;                  /* over the agency's rate: not processed, told RETRY */
-    size_t size;                   /* bytes of the payload frame */
-} inbound;
-
-static bool oversize(const broker *b, const inbound *in)
-{
-    return in->size > (size_t)b->cfg.max_message_bytes;
-}
-
-static bool is_intake(const inbound *in)
-{
-    return in->msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH ||
-           in->msg->kind_case == FLAGPOST__TO_BROKER__KIND_EVENT;
-}
-
-/* Read one two-frame message: routing id, then the payload with the
- * ZAP-authenticated agency id attached as User-Id. */
-static int read_inbound(broker *b, inbound *in)
-{
-    memset(in, 0, sizeof *in);
-    zmq_msg_t id, body;
-    zmq_msg_init(&id);
-    if (zmq_msg_recv(&id, b->router, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&id);
-        return -1;
-    }
-    in->routing_len = zmq_msg_size(&id) < PEER_ROUTING_MAX ? zmq_msg_size(&id) : 0;
-    memcpy(in->routing, zmq_msg_data(&id), in->routing_len);
-    bool more = zmq_msg_more(&id);
-    zmq_msg_close(&id);
-    if (!more)
-        return 0;
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&body, b->router, 0) < 0) {
-        zmq_msg_close(&body);
-        return 0;
-    }
-    in->fd = zmq_msg_get(&body, ZMQ_SRCFD);
-    in->size = zmq_msg_size(&body);
-    const char *user = zmq_msg_gets(&body, "User-Id");
-    if (user != NULL)
-        snprintf(in->agency, sizeof in->agency, "%s", user);
-    in->msg = flagpost__to_broker__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
-    while (zmq_msg_more(&body)) {   /* discard any extra frames */
-        zmq_msg_close(&body);
-        zmq_msg_init(&body);
-        zmq_msg_recv(&body, b->router, 0);
-    }
-    zmq_msg_close(&body);
-    return 0;
-}
-
-static int note_presence(broker *b, MDB_txn *txn, inbound *in, int64_t now, fp_error *err)
-{
-    bool fresh = false;
-    peer *p = peers_touch(b->peers, in->agency, in->routing, in->routing_len, now, &fresh);
-    if (p == NULL || !fresh)
-        return FP_OK;
-    in->fresh = true;
-    sessions_note_socket(p, in->fd);
-    log_event(&b->log, LOG_INFO, "agent-connected", "agency=%s", in->agency);
-    return audit_entry_simple(b->store, txn, FLAGPOST__AUDIT_EVENT__AUDIT_AGENT_CONNECTED,
-                              in->agency, "", "", NULL, 0, policy_hash(b->policy), now, err);
-}
-
-/* A frame that is not a ToBroker at all (cut short, bit-flipped framing)
- * from an authenticated agency: refused, and audited like any refusal. */
-static int audit_malformed_frame(broker *b, MDB_txn *txn, const inbound *in, int64_t now,
-                                 fp_error *err)
-{
-    b->stats_refused++;
-    return audit_entry_simple(b->store, txn, FLAGPOST__AUDIT_EVENT__AUDIT_MESSAGE_REFUSED,
-                              in->agency, "", "malformed-frame", NULL, 0,
-                              policy_hash(b->policy), now, err);
-}
-
-static int stage_one(broker *b, MDB_txn *txn, inbound *in, bool with_intake, int64_t now,
-                     fp_error *err)
-{
-    /* An agency whose certificate stopped being valid has no presence and
-     * releases nothing; intake refuses (and audits) what it publishes. */
-    bool admitted = sessions_admitted(b, in->agency, now);
-    int rc = admitted ? note_presence(b, txn, in, now, err) : FP_OK;
-    if (rc != FP_OK || (!admitted && !is_intake(in)))
-        return rc;
-    if (in->limited)
-        return FP_OK;
-    if (oversize(b, in))
-        return with_intake && is_intake(in) ? intake_refuse_oversize(b, txn, in->agency, in->msg,
-                                                                     in->size, now, &in->reply,
-                                                                     err)
-                                            : FP_OK;
-    switch (in->msg->kind_case) {
-    case FLAGPOST__TO_BROKER__KIND_PUBLISH:
-        return with_intake ? intake_publish(b, txn, in->agency, in->msg->publish, now,
-                                            &in->reply, err)
-                           : FP_OK;
-    case FLAGPOST__TO_BROKER__KIND_EVENT:
-        return with_intake ? intake_event(b, txn, in->agency, in->msg->event, now, &in->reply,
-                                          err)
-                           : FP_OK;
-    case FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK:
-        return delivery_ack(b, txn, peers_find(b->peers, in->agency), in->msg->delivery_ack,
-                            now, err);
-    default:
-        return FP_OK;   /* hello: presence is all it carries */
-    }
-}
-
-static void drop_replies(inbound *in, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(in[i].reply.bytes);
-        in[i].reply.bytes = NULL;
-    }
-}
-
-static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_error *err)
-{
-    MDB_txn *txn = NULL;
-    int64_t now = envelope_now_ms();
-    /* A batch that answers no sender (only recipients' acknowledgements
-     * and hellos) need not wait for the disk; see broker_store_begin_lazy. */
-    bool answers = false;
-    for (size_t i = 0; i < n && !answers; i++)
-        answers = with_intake && in[i].msg != NULL && is_intake(&in[i]) && !in[i].limited;
-    int rc = answers ? broker_store_begin(b->store, true, &txn, err)
-                     : broker_store_begin_lazy(b->store, &txn, err);
-    for (size_t i = 0; rc == FP_OK && i < n; i++) {
-        if (in[i].msg != NULL && in[i].agency[0] != '\0')
-            rc = stage_one(b, txn, &in[i], with_intake, now, err);
-        else if (with_intake && in[i].agency[0] != '\0' && !in[i].limited)
-            rc = audit_malformed_frame(b, txn, &in[i], now, err);   /* over the rate: counted
-                                                                   * in refusals.h's entry */
-    }
-    if (rc == FP_OK)
-        return broker_store_commit(txn, err);
-    if (txn != NULL)
-        broker_store_abort(txn);
-    return rc;
-}
-
-static void answer_batch(broker *b, inbound *in, size_t n, bool intake_committed,
-                         const char *why)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (in[i].msg == NULL)
-            continue;
-        if (in[i].fresh) {
-            const peer *p = peers_find(b->peers, in[i].agency);
-            if (p != NULL)
-                attest_send_latest(b, p);
-        }
-        if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_CONSISTENCY_REQUEST &&
-            sessions_admitted(b, in[i].agency, envelope_now_ms()))
-            attest_answer(b, in[i].routing, in[i].routing_len, in[i].msg->consistency_request);
-        if (!is_intake(&in[i]))
-            continue;
-        if (in[i].limited) {
-            char text[256];
-            agency_limit_describe(b->limits, text, sizeof text);
-            intake_retry_reply(in[i].msg, text, &in[i].reply);
-        } else if (!intake_committed) {
-            free(in[i].reply.bytes);
-            intake_retry_reply(in[i].msg, why, &in[i].reply);
-        }
-        if (in[i].reply.bytes != NULL)
-            broker_send(b, in[i].routing, in[i].routing_len, in[i].reply.bytes,
-                        in[i].reply.len);
-    }
-}
-
-/* Every signature in the batch, checked on all cores before staging
- * (which then only looks the answers up: verify.c, verify_pool.h). */
-static void verify_batch_signatures(broker *b, const inbound *in, size_t n)
-{
-    int64_t now = envelope_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        if (in[i].msg == NULL || in[i].agency[0] == '\0' || in[i].limited || oversize(b, &in[i]))
-            continue;
-        if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_PUBLISH)
-            verify_prepare(b, in[i].agency, in[i].msg->publish->signed_, now);
-        else if (in[i].msg->kind_case == FLAGPOST__TO_BROKER__KIND_EVENT)
-            verify_prepare(b, in[i].agency, in[i].msg->event, now);
-    }
-    verify_pool_run(b->vpool);
-}
-
-static void process_batch(broker *b)
-{
-    inbound *in = calloc(b->cfg.batch_max, sizeof *in);
-    if (in == NULL)
-        return;
-    size_t n = 0;
-    int64_t now = envelope_now_ms();
-    while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0) {
-        /* Unreadable messages count against the rate too, so a flood of
-         * garbage is not a flood of log lines. */
-        bool counted = in[n].agency[0] != '\0' && (in[n].msg == NULL || is_intake(&in[n]));
-        in[n].limited = counted && !agency_limit_take(b->limits, in[n].agency, now);
-        if (in[n].msg == NULL && in[n].agency[0] != '\0' && !in[n].limited)
-            log_event(&b->log, LOG_WARN, "message-malformed", "agency=%s", in[n].agency);
-        n++;
-    }
-    verify_batch_signatures(b, in, n);
-    fp_error err;
-    int rc = stage_batch(b, in, n, true, &err);
-    if (rc == FP_OK) {
-        if (b->storage_full)
-            log_event(&b->log, LOG_INFO, "intake-resumed", "reason=\"storage available\"");
-        b->storage_full = false;
-        answer_batch(b, in, n, true, NULL);
-    } else {
-        drop_replies(in, n);
-        if (!b->storage_full)
-            log_event(&b->log, LOG_ERROR, "intake-stopped", "error=\"%s\"", err.message);
-        b->storage_full = rc == FP_ERR_FULL;
-        /* Still release what recipients acknowledged: that frees space. */
-        fp_error err2;
-        if (stage_batch(b, in, n, false, &err2) != FP_OK)
-            log_event(&b->log, LOG_ERROR, "store-failed", "error=\"%s\"", err2.message);
-        answer_batch(b, in, n, false,
-                     rc == FP_ERR_FULL ? "broker storage is full; the message was not stored "
-                                         "and will be resent"
-                                       : "broker storage error; the message was not stored "
-                                         "and will be resent");
-    }
-    verify_pool_clear(b->vpool);
-    for (size_t i = 0; i < n; i++) {
-        free(in[i].reply.bytes);
-        if (in[i].msg != NULL)
-            flagpost__to_broker__free_unpacked(in[i].msg, NULL);
-    }
-    free(in);
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -603,7 +348,9 @@ int broker_run(broker *b, broker_signals *sig, fp_error *err)
         if (n > 0 && (items[1].revents & ZMQ_POLLIN))
             zap_handle(b);
         if (n > 0 && (items[0].revents & ZMQ_POLLIN))
-            process_batch(b);
+            batch_process_waiting(b);
+        else
+            batch_finish_held(b);
         int64_t now = envelope_now_ms();
         delivery_pump(b, now);
         if (now >= next_housekeeping) {
@@ -620,6 +367,7 @@ int broker_run(broker *b, broker_signals *sig, fp_error *err)
             next_backlog = now + BACKLOG_LOG_MS;
         }
     }
+    batch_finish_held(b);
     log_event(&b->log, LOG_INFO, "broker-stopping", "accepted=%llu refused=%llu delivered=%llu",
               (unsigned long long)b->stats_accepted, (unsigned long long)b->stats_refused,
               (unsigned long long)b->stats_delivered);

@@ -77,6 +77,8 @@ typedef struct broker {
     broker_store *store;
     peers *peers;
     struct verify_pool *vpool;     /* signature checks across cores (verify_pool.h) */
+    struct verify_checks *staging_checks;   /* answers for the batch being staged, or NULL */
+    struct batches *batches;       /* the group-commit pipeline (batch.h) */
     struct agency_limit *limits;   /* per-agency message rate (agency_limit.h) */
     struct admission *admission;   /* connection flood defence (admission.h) */
     void *zmq;

@@ -20,14 +20,14 @@ static bool signed_by_agency(broker *b, const char *agency, const Flagpost__Sign
             continue;
         if (trust_store_check(b->trust, c, now_s, NULL) != FP_OK)
             continue;
-        if (verify_pool_signed(b->vpool, se, c->sign_public))
+        if (verify_checks_signed(b->staging_checks, se, c->sign_public))
             return true;
     }
     return false;
 }
 
-void verify_prepare(broker *b, const char *agency, const Flagpost__SignedEnvelope *se,
-                    int64_t now_ms)
+void verify_prepare(broker *b, verify_checks *checks, const char *agency,
+                    const Flagpost__SignedEnvelope *se, int64_t now_ms)
 {
     if (se == NULL || se->envelope.len == 0)
         return;
@@ -35,7 +35,7 @@ void verify_prepare(broker *b, const char *agency, const Flagpost__SignedEnvelop
         const cert_info *c = trust_store_at(b->trust, i);
         if (strcmp(c->agency_id, agency) == 0 &&
             trust_store_check(b->trust, c, now_ms / 1000, NULL) == FP_OK)
-            verify_pool_add(b->vpool, se, c->sign_public);
+            verify_checks_add(checks, se, c->sign_public);
     }
 }
 

@@ -33,12 +33,13 @@ int verify_envelope(broker *b, const char *agency, const Flagpost__SignedEnvelop
                     int64_t now_ms, Flagpost__Envelope **env, const char **reason,
                     fp_error *err);
 
-/* Queue, for the batch's parallel pass (verify_pool.h), the signature
- * checks verify_envelope will ask about se: one per currently valid
- * certificate of the authenticated agency.  Pure precomputation: every
- * decision is still taken by verify_envelope. */
-void verify_prepare(broker *b, const char *agency, const Flagpost__SignedEnvelope *se,
-                    int64_t now_ms);
+/* Queue in checks, for the batch's parallel pass (verify_pool.h), the
+ * signature checks verify_envelope will ask about se: one per currently
+ * valid certificate of the authenticated agency.  Pure precomputation:
+ * every decision is still taken by verify_envelope, which reads the
+ * answers from b->staging_checks (or verifies inline). */
+void verify_prepare(broker *b, struct verify_checks *checks, const char *agency,
+                    const Flagpost__SignedEnvelope *se, int64_t now_ms);
 
 typedef enum verify_replay_result {
     VERIFY_NEW = 0,          /* never seen: process it */

@@ -1,14 +1,14 @@
 /*
  * verify_pool: parallel signature checks for a batch.  See verify_pool.h.
  *
- * Workers sleep on a condition variable until a batch is posted (a new
- * generation), then take jobs by an atomic counter until none are left;
- * the posting thread takes jobs the same way, then waits until every
- * worker has checked out of the generation, so no worker can still be
- * reading the job table when the next batch starts filling it.  A batch of one job never wakes a worker: at
- * light load the thread hand-off would cost more than it saves.
+ * Workers sleep on a condition variable until a table is posted (a new
+ * generation), then take questions by an atomic counter until none are
+ * left.  verify_pool_finish takes questions the same way (so the main
+ * thread helps when it has nothing else to do, and finds the work done
+ * when it had), then waits until every worker has checked out of the
+ * generation: only then may the table be read, cleared or refilled.
  * Answers are found by a linear scan from a hint, since staging asks in
- * the order the jobs were added.
+ * the order the questions were added.
  */
 #include "verify_pool.h"
 
@@ -20,7 +20,7 @@
 
 #include "envelope.h"
 
-#define VERIFY_POOL_JOBS 2048
+#define VERIFY_CHECKS_MAX 2048
 #define VERIFY_POOL_MAX_THREADS 64
 
 typedef struct job {
@@ -29,6 +29,14 @@ typedef struct job {
     bool ok;
 } job;
 
+struct verify_checks {
+    job jobs[VERIFY_CHECKS_MAX];
+    size_t n_jobs;
+    atomic_size_t next;        /* next question to take */
+    bool posted;               /* handed to the workers, not yet finished */
+    size_t hint;
+};
+
 struct verify_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
@@ -36,21 +44,18 @@ struct verify_pool {
     unsigned n_threads;
     bool stopping;
     unsigned long generation;
-    job jobs[VERIFY_POOL_JOBS];
-    size_t n_jobs;
-    atomic_size_t next;        /* next job to take */
+    verify_checks *current;    /* the posted table, under lock */
     unsigned checked_out;      /* workers done with this generation, under lock */
-    size_t hint;
 };
 
-/* Take and run jobs until none are left. */
-static void work(verify_pool *p)
+/* Take and answer questions until none are left. */
+static void work(verify_checks *c)
 {
     for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->n_jobs)
+        size_t i = atomic_fetch_add(&c->next, 1);
+        if (i >= c->n_jobs)
             return;
-        p->jobs[i].ok = envelope_verify(p->jobs[i].se, p->jobs[i].key, NULL) == FP_OK;
+        c->jobs[i].ok = envelope_verify(c->jobs[i].se, c->jobs[i].key, NULL) == FP_OK;
     }
 }
 
@@ -65,8 +70,9 @@ static void *worker(void *arg)
         if (p->stopping)
             break;
         seen = p->generation;
+        verify_checks *c = p->current;
         pthread_mutex_unlock(&p->lock);
-        work(p);
+        work(c);
         pthread_mutex_lock(&p->lock);
         if (++p->checked_out == p->n_threads)
             pthread_cond_signal(&p->done);
@@ -91,7 +97,6 @@ verify_pool *verify_pool_new(unsigned threads)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
-    atomic_init(&p->next, 0);
     if (threads > VERIFY_POOL_MAX_THREADS)
         threads = VERIFY_POOL_MAX_THREADS;
     for (unsigned i = 0; i < threads; i++) {
@@ -120,53 +125,77 @@ void verify_pool_free(verify_pool *p)
     free(p);
 }
 
-void verify_pool_add(verify_pool *p, const Flagpost__SignedEnvelope *se,
-                     const unsigned char sign_public[32])
+verify_checks *verify_checks_new(void)
 {
-    if (p->n_jobs >= VERIFY_POOL_JOBS || se == NULL)
+    verify_checks *c = calloc(1, sizeof *c);
+    if (c != NULL)
+        atomic_init(&c->next, 0);
+    return c;
+}
+
+void verify_checks_free(verify_checks *c)
+{
+    free(c);
+}
+
+void verify_checks_add(verify_checks *c, const Flagpost__SignedEnvelope *se,
+                       const unsigned char sign_public[32])
+{
+    if (c->posted || c->n_jobs >= VERIFY_CHECKS_MAX || se == NULL)
         return;
-    job *j = &p->jobs[p->n_jobs++];
+    job *j = &c->jobs[c->n_jobs++];
     j->se = se;
     memcpy(j->key, sign_public, 32);
     j->ok = false;
 }
 
-void verify_pool_run(verify_pool *p)
+void verify_pool_start(verify_pool *p, verify_checks *c)
 {
-    if (p->n_jobs == 0)
+    atomic_store(&c->next, 0);
+    if (c->posted || c->n_jobs <= 1 || p->n_threads == 0)
         return;
-    atomic_store(&p->next, 0);
-    if (p->n_jobs == 1 || p->n_threads == 0) {
-        work(p);
+    pthread_mutex_lock(&p->lock);
+    if (p->current != NULL) {   /* another table is still out: c is answered inline */
+        pthread_mutex_unlock(&p->lock);
         return;
     }
-    pthread_mutex_lock(&p->lock);
+    p->current = c;
     p->checked_out = 0;
     p->generation++;
+    c->posted = true;
     pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-    work(p);
-    pthread_mutex_lock(&p->lock);
-    while (p->checked_out < p->n_threads)
-        pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
 
-bool verify_pool_signed(verify_pool *p, const Flagpost__SignedEnvelope *se,
-                        const unsigned char sign_public[32])
+void verify_pool_finish(verify_pool *p, verify_checks *c)
 {
-    for (size_t k = 0; p != NULL && k < p->n_jobs; k++) {
-        size_t i = (p->hint + k) % p->n_jobs;
-        if (p->jobs[i].se == se && memcmp(p->jobs[i].key, sign_public, 32) == 0) {
-            p->hint = i + 1;
-            return p->jobs[i].ok;
+    work(c);
+    if (!c->posted)
+        return;
+    pthread_mutex_lock(&p->lock);
+    while (p->checked_out < p->n_threads)
+        pthread_cond_wait(&p->done, &p->lock);
+    p->current = NULL;
+    pthread_mutex_unlock(&p->lock);
+    c->posted = false;
+}
+
+bool verify_checks_signed(verify_checks *c, const Flagpost__SignedEnvelope *se,
+                          const unsigned char sign_public[32])
+{
+    for (size_t k = 0; c != NULL && !c->posted && k < c->n_jobs; k++) {
+        size_t i = (c->hint + k) % c->n_jobs;
+        if (c->jobs[i].se == se && memcmp(c->jobs[i].key, sign_public, 32) == 0) {
+            c->hint = i + 1;
+            return c->jobs[i].ok;
         }
     }
     return envelope_verify(se, sign_public, NULL) == FP_OK;
 }
 
-void verify_pool_clear(verify_pool *p)
+void verify_checks_clear(verify_checks *c)
 {
-    p->n_jobs = 0;
-    p->hint = 0;
+    c->n_jobs = 0;
+    c->hint = 0;
+    atomic_store(&c->next, 0);
 }
