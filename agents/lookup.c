@@ -29,6 +29,7 @@
 #include "outbox.h"
 #include "timefmt.h"
 #include "view_writer.h"
+#include "sha256.h"
 
 typedef struct opened {
     Flagpost__SignedEnvelope *se;
@@ -88,7 +89,7 @@ static bool same_bytes(const ProtobufCBinaryData *x, const ProtobufCBinaryData *
 static bool part_signed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
 {
     unsigned char d[32];
-    crypto_hash_sha256(d, part->data, part->len);
+    sha256_digest(d, part->data, part->len);
     for (size_t i = 0; i < body->n_part_digests; i++)
         if (body->part_digests[i].len == 32 && memcmp(body->part_digests[i].data, d, 32) == 0)
             return true;

@@ -19,6 +19,7 @@
 #include "fp_limits.h"
 #include "marac.h"
 #include "outbox.h"
+#include "sha256.h"
 
 /* One recipient's decision and, if allowed, its sealed part. */
 typedef struct recipient_plan {
@@ -193,7 +194,7 @@ static int seal_part(agent *a, const flag_request *req, build *b, recipient_plan
     }
     flagpost__recipient_part__pack(&part, p->part);
     payload_part_release(&part);
-    crypto_hash_sha256(p->digest, p->part, p->part_len);
+    sha256_digest(p->digest, p->part, p->part_len);
     return FP_OK;
 }
 

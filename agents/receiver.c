@@ -17,6 +17,7 @@
 #include "flagpost.pb-c.h"
 #include "marac.h"
 #include "spool.h"
+#include "sha256.h"
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
@@ -52,7 +53,7 @@ static const cert_info *verify_sender(agent *a, const Flagpost__SignedEnvelope *
 static bool digest_committed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
 {
     unsigned char d[32];
-    crypto_hash_sha256(d, part->data, part->len);
+    sha256_digest(d, part->data, part->len);
     for (size_t i = 0; i < body->n_part_digests; i++)
         if (body->part_digests[i].len == 32 && sodium_memcmp(body->part_digests[i].data, d, 32) == 0)
             return true;

@@ -49,7 +49,10 @@ const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__
  * one, in order.  Returns NULL when sound, else a stable reason. */
 const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub);
 
-/* Fills out[0..n) (n = pub->n_parts).  Call decide_release afterwards. */
+/* Fills out[0..n) (n = pub->n_parts).  Call decide_release afterwards.
+ * Only after decide_flag_shape returned NULL for the same body and pub:
+ * each verdict's digest is the body's, which that check compared with the
+ * part's own hash. */
 void decide_recipients(broker *b, MDB_txn *txn, const cert_info *sender,
                        const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
                        recipient_verdict *out);

@@ -8,6 +8,7 @@
 
 #include "envelope.h"
 #include "verify_pool.h"
+#include "sha256.h"
 
 /* During a key rotation an agency has two valid certificates; either's
  * signing key may have signed. */
@@ -84,7 +85,7 @@ verify_replay_result verify_replay(broker *b, MDB_txn *txn, const Flagpost__Enve
                                    unsigned char body_hash[32], Flagpost__SeenRecord **seen)
 {
     *seen = NULL;
-    crypto_hash_sha256(body_hash, env->body.data, env->body.len);
+    sha256_digest(body_hash, env->body.data, env->body.len);
     Flagpost__SeenRecord *rec = NULL;
     if (broker_store_seen_get(b->store, txn, env->message_id.data, &rec, NULL) != FP_OK)
         return VERIFY_NEW;

@@ -16,54 +16,32 @@
  * revision of RFC 6962) sections 2.1.3.2 and 2.1.4.2, which walk the
  * binary representation of the index and sizes instead of recursing.
  *
- * SHA-256 itself comes from libsodium, or, when the build found OpenSSL's
- * libcrypto (FLAGPOST_SHA256_OPENSSL, see the Makefile), from its SHA-256,
- * which uses the CPU's SHA extensions: whole-log verification is nothing
- * but SHA-256 over every entry and node, and libsodium's portable C is
- * about four times slower.  Only public data is hashed here (no keys), and
- * the output is the same either way; the test vectors run on both.
+ * SHA-256 itself comes from sha256.h (OpenSSL's SHA-extension code when
+ * the build found libcrypto, else libsodium's): whole-log verification is
+ * nothing but SHA-256 over every entry and node.  Only public data is
+ * hashed here (no keys), and the output is the same either way
+ * (test_sha256 checks the one built against libsodium's and FIPS 180-2).
  */
 #include "merkle.h"
 
 #include <string.h>
 
-#ifdef FLAGPOST_SHA256_OPENSSL
-/* The low-level SHA-256 calls: deprecated in OpenSSL 3 in favour of EVP,
- * whose per-call dispatch costs as much as hashing a tree node. */
-#define OPENSSL_API_COMPAT 10101
-#include <openssl/sha.h>
-
-typedef SHA256_CTX sha_state;
-#define sha_init(st) SHA256_Init(st)
-#define sha_update(st, p, n) SHA256_Update(st, p, n)
-#define sha_final(st, out) SHA256_Final(out, st)
-#else
-#include <sodium.h>
-
-typedef crypto_hash_sha256_state sha_state;
-#define sha_init(st) crypto_hash_sha256_init(st)
-#define sha_update(st, p, n) crypto_hash_sha256_update(st, p, n)
-#define sha_final(st, out) crypto_hash_sha256_final(st, out)
-#endif
+#include "sha256.h"
 
 const char *merkle_sha256_backend(void)
 {
-#ifdef FLAGPOST_SHA256_OPENSSL
-    return "openssl";
-#else
-    return "libsodium";
-#endif
+    return sha256_backend();
 }
 
 void merkle_leaf_hash(const uint8_t *entry, size_t len, unsigned char out[32])
 {
     static const unsigned char prefix = 0x00;
-    sha_state st;
-    sha_init(&st);
-    sha_update(&st, &prefix, 1);
+    sha256_state st;
+    sha256_init(&st);
+    sha256_update(&st, &prefix, 1);
     if (len > 0)
-        sha_update(&st, entry, len);
-    sha_final(&st, out);
+        sha256_update(&st, entry, len);
+    sha256_final(&st, out);
 }
 
 void merkle_node_hash(const unsigned char left[32], const unsigned char right[32],
@@ -73,17 +51,17 @@ void merkle_node_hash(const unsigned char left[32], const unsigned char right[32
     buf[0] = 0x01;
     memcpy(buf + 1, left, MERKLE_HASH_LEN);
     memcpy(buf + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
-    sha_state st;
-    sha_init(&st);
-    sha_update(&st, buf, sizeof buf);
-    sha_final(&st, out);
+    sha256_state st;
+    sha256_init(&st);
+    sha256_update(&st, buf, sizeof buf);
+    sha256_final(&st, out);
 }
 
 void merkle_empty_root(unsigned char out[32])
 {
-    sha_state st;
-    sha_init(&st);
-    sha_final(&st, out);
+    sha256_state st;
+    sha256_init(&st);
+    sha256_final(&st, out);
 }
 
 void merkle_fold_frontier(uint64_t size, const unsigned char (*frontier)[32],
