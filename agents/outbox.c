@@ -14,6 +14,7 @@
 #include "envelope.h"
 #include "local_api.h"
 #include "outbox_tracker.h"
+#include "view_writer.h"
 
 #define RESEND_BATCH 512
 
@@ -101,9 +102,7 @@ static Flagpost__OutboxState state_for(Flagpost__ResultStatus status)
                : FLAGPOST__OUTBOX_STATE__OUTBOX_REFUSED;
 }
 
-/* One answer staged in the batch transaction; *rec is set (caller frees)
- * when the record was pending and now carries the answer. */
-static int settle_stage(agent *a, MDB_txn *txn, const Flagpost__PublishResult *res,
+int outbox_settle_stage(agent *a, MDB_txn *txn, const Flagpost__PublishResult *res,
                         Flagpost__OutboxRecord **rec, fp_error *err)
 {
     *rec = NULL;
@@ -151,11 +150,29 @@ static void settled(agent *a, const Flagpost__PublishResult *res, Flagpost__Outb
               res->status == FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED ? "accepted" : "refused");
 }
 
+/* A view's answer wakes nobody, so its record is settled on the view
+ * writer's thread (its own lazy commit) rather than making the loop, and
+ * the next lookup behind it, wait for a commit. */
+static bool handed_to_view_writer(agent *a, const Flagpost__PublishResult *res)
+{
+    Flagpost__OutboxRecord *rec = NULL;
+    if (a->views == NULL || outbox_read(a, res->message_id.data, &rec, NULL) != FP_OK)
+        return false;
+    bool view = rec->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW &&
+                rec->state == FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
+    flagpost__outbox_record__free_unpacked(rec, NULL);
+    if (!view || !view_writer_settle(a->views, res))
+        return false;
+    outbox_tracker_forget(a->tracker, res->message_id.data);
+    return true;
+}
+
 void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t n)
 {
     Flagpost__OutboxRecord *recs[OUTBOX_MAX_RESULTS] = {0};
     if (n > OUTBOX_MAX_RESULTS)
         n = OUTBOX_MAX_RESULTS;
+    bool mine[OUTBOX_MAX_RESULTS] = {false};   /* settled here, not by the view writer */
     size_t todo = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i]->message_id.len == 16 &&
@@ -165,7 +182,8 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
             log_event(&a->log, LOG_WARN, "publish-retry", "message=%s reason=\"%s\"", hex,
                       res[i]->error);   /* stays pending; the resend timer tries again */
         }
-        todo += settles(res[i]);
+        mine[i] = settles(res[i]) && !handed_to_view_writer(a, res[i]);
+        todo += mine[i];
     }
     if (todo == 0)
         return;
@@ -176,14 +194,14 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
     MDB_txn *txn;
     int rc = agent_store_begin_lazy(a->store, &txn, &err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
-        if (settles(res[i]))
-            rc = settle_stage(a, txn, res[i], &recs[i], &err);
+        if (mine[i])
+            rc = outbox_settle_stage(a, txn, res[i], &recs[i], &err);
     if (rc == FP_OK)
         rc = agent_store_commit(txn, &err);
     else if (txn != NULL)
         agent_store_abort(txn);
     for (size_t i = 0; i < n; i++) {
-        if (rc == FP_OK && settles(res[i]))
+        if (rc == FP_OK && mine[i])
             settled(a, res[i], recs[i]);
         if (recs[i] != NULL)
             flagpost__outbox_record__free_unpacked(recs[i], NULL);

@@ -29,9 +29,18 @@ int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err);
 
 /* Record the broker's answers (all in one transaction, so a burst of
  * answers costs one fsync) and wake any caller waiting on them.  A RETRY
- * answer leaves its record pending.  At most OUTBOX_MAX_RESULTS. */
+ * answer leaves its record pending.  At most OUTBOX_MAX_RESULTS.  Answers
+ * to view records go to the view writer's thread instead (no caller waits
+ * on them, so the loop need not wait for their commit: view_writer.h). */
 #define OUTBOX_MAX_RESULTS 512
 void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t n);
+
+/* Stage one answer in txn: a pending record takes the answer's state and
+ * result; unknown or already settled records are left alone.  *rec is
+ * set (caller frees) when a record was settled.  Touches only the store,
+ * so the view writer's thread may call it too. */
+int outbox_settle_stage(agent *a, MDB_txn *txn, const Flagpost__PublishResult *res,
+                        Flagpost__OutboxRecord **rec, fp_error *err);
 
 /* Resend pending records not sent within the current resend interval. */
 void outbox_resend_due(agent *a, int64_t now_ms);

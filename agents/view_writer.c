@@ -2,11 +2,12 @@
  * view_writer: view records, committed off the event loop.  See
  * view_writer.h.
  *
- * Two lists under one mutex: bodies waiting to be committed (filled by the
- * loop, emptied by the writer) and message ids committed but not yet sent
- * (filled by the writer, emptied by the loop).  The writer swaps the first
- * list out and works without the lock, so the loop only ever waits for a
- * list append.
+ * Three lists under one mutex: bodies waiting to be committed and the
+ * broker's answers waiting to be settled (filled by the loop, emptied by
+ * the writer), and message ids committed but not yet sent (filled by the
+ * writer, emptied by the loop).  The writer swaps the first two out and
+ * works without the lock, so the loop only ever waits for a list append.
+ * Answers travel packed, so the writer owns its copy outright.
  */
 #include "view_writer.h"
 
@@ -14,16 +15,24 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "envelope.h"
 #include "outbox.h"
+
+#define ANSWER_WAIT_MS 250
 
 typedef struct view_body {
     uint8_t *bytes;
     size_t len;
     unsigned char policy_hash[32];   /* taken on the loop: a reload may swap the policy */
 } view_body;
+
+typedef struct packed_answer {
+    uint8_t *bytes;                  /* a packed PublishResult */
+    size_t len;
+} packed_answer;
 
 struct view_writer {
     agent *a;
@@ -33,6 +42,8 @@ struct view_writer {
     bool stopping;
     view_body *queued;
     size_t n_queued, cap_queued;
+    packed_answer *answers;
+    size_t n_answers, cap_answers;
     unsigned char (*done)[16];
     size_t n_done, cap_done;
 };
@@ -71,23 +82,48 @@ static int stage_view(view_writer *w, MDB_txn *txn, const view_body *v, unsigned
     return agent_store_outbox_put(w->a->store, txn, &rec, err);
 }
 
-/* Commit a batch of bodies; on success append their ids to done. */
-static void commit_batch(view_writer *w, view_body *items, size_t n)
+static int settle_answers(view_writer *w, MDB_txn *txn, const packed_answer *items, size_t n,
+                          fp_error *err)
 {
-    unsigned char (*ids)[16] = calloc(n, 16);
+    int rc = FP_OK;
+    for (size_t i = 0; rc == FP_OK && i < n; i++) {
+        Flagpost__PublishResult *res =
+            flagpost__publish_result__unpack(NULL, items[i].len, items[i].bytes);
+        Flagpost__OutboxRecord *rec = NULL;
+        if (res != NULL)
+            rc = outbox_settle_stage(w->a, txn, res, &rec, err);
+        if (rec != NULL)
+            flagpost__outbox_record__free_unpacked(rec, NULL);
+        if (res != NULL)
+            flagpost__publish_result__free_unpacked(res, NULL);
+    }
+    return rc;
+}
+
+/* One transaction for a round: the new view records (durable, since each
+ * stands for a lookup already answered) and the answers waiting to be
+ * settled, which ride along; a round of answers alone commits lazily (see
+ * the header).  On success the new records' ids are appended to done. */
+static void commit_round(view_writer *w, view_body *items, size_t n, packed_answer *answers,
+                         size_t n_answers)
+{
+    unsigned char (*ids)[16] = n > 0 ? calloc(n, 16) : NULL;
     fp_error err;
     MDB_txn *txn = NULL;
-    int rc = ids == NULL ? fp_error_set(&err, FP_ERR_IO, "out of memory")
-                         : agent_store_begin(w->a->store, true, &txn, &err);
+    int rc = n > 0 && ids == NULL ? fp_error_set(&err, FP_ERR_IO, "out of memory")
+             : n > 0              ? agent_store_begin(w->a->store, true, &txn, &err)
+                                  : agent_store_begin_lazy(w->a->store, &txn, &err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
         rc = stage_view(w, txn, &items[i], ids[i], &err);
+    if (rc == FP_OK)
+        rc = settle_answers(w, txn, answers, n_answers, &err);
     if (txn != NULL)
         rc = rc == FP_OK ? agent_store_commit(txn, &err) : (agent_store_abort(txn), rc);
-    if (rc != FP_OK)
-        log_event(&w->a->log, LOG_ERROR, "view-report-failed", "views=%zu error=\"%s\"", n,
-                  err.message);
+    if (rc != FP_OK)   /* answers not settled stay pending: resent, and answered again */
+        log_event(&w->a->log, LOG_ERROR, "view-report-failed", "views=%zu answers=%zu "
+                  "error=\"%s\"", n, n_answers, err.message);
     pthread_mutex_lock(&w->lock);
-    if (rc == FP_OK && grow((void **)&w->done, &w->cap_done, w->n_done + n, 16)) {
+    if (rc == FP_OK && n > 0 && grow((void **)&w->done, &w->cap_done, w->n_done + n, 16)) {
         memcpy(w->done[w->n_done], ids, n * 16);
         w->n_done += n;
     }   /* else: committed but not remembered; the resend loop sends them */
@@ -95,24 +131,47 @@ static void commit_batch(view_writer *w, view_body *items, size_t n)
     free(ids);
 }
 
+/* Answers alone wait up to ANSWER_WAIT_MS for a view record to commit
+ * with, so a steady stream of lookups costs one commit each, not two. */
+static void wait_for_company(view_writer *w)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)ANSWER_WAIT_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (!w->stopping && w->n_queued == 0 &&
+           pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+    }
+}
+
 static void *writer_main(void *arg)
 {
     view_writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->stopping && w->n_queued == 0)
+        while (!w->stopping && w->n_queued == 0 && w->n_answers == 0)
             pthread_cond_wait(&w->wake, &w->lock);
-        if (w->n_queued == 0)
+        if (w->n_queued == 0 && w->n_answers == 0)
             break;   /* stopping, and nothing left to commit */
+        if (w->n_queued == 0)
+            wait_for_company(w);
         view_body *items = w->queued;
         size_t n = w->n_queued;
+        packed_answer *answers = w->answers;
+        size_t n_answers = w->n_answers;
         w->queued = NULL;
         w->n_queued = w->cap_queued = 0;
+        w->answers = NULL;
+        w->n_answers = w->cap_answers = 0;
         pthread_mutex_unlock(&w->lock);
-        commit_batch(w, items, n);
+        commit_round(w, items, n, answers, n_answers);
         for (size_t i = 0; i < n; i++)
             free(items[i].bytes);
+        for (size_t i = 0; i < n_answers; i++)
+            free(answers[i].bytes);
         free(items);
+        free(answers);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -148,6 +207,7 @@ void view_writer_stop(view_writer *w)
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->wake);
     free(w->queued);
+    free(w->answers);
     free(w->done);
     free(w);
 }
@@ -168,6 +228,26 @@ void view_writer_submit(view_writer *w, uint8_t *body, size_t len)
         log_event(&w->a->log, LOG_ERROR, "view-report-failed", "error=\"out of memory\"");
         free(body);
     }
+}
+
+bool view_writer_settle(view_writer *w, const Flagpost__PublishResult *res)
+{
+    size_t len = flagpost__publish_result__get_packed_size(res);
+    uint8_t *bytes = malloc(len ? len : 1);
+    if (bytes == NULL)
+        return false;
+    flagpost__publish_result__pack(res, bytes);
+    pthread_mutex_lock(&w->lock);
+    bool queued = grow((void **)&w->answers, &w->cap_answers, w->n_answers + 1,
+                       sizeof *w->answers);
+    if (queued) {
+        w->answers[w->n_answers++] = (packed_answer){bytes, len};
+        pthread_cond_signal(&w->wake);
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (!queued)
+        free(bytes);
+    return queued;
 }
 
 void view_writer_collect(view_writer *w)

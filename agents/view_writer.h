@@ -13,12 +13,21 @@
  * the resend loop covers it.  The writer touches only the store (its own
  * write transactions; LMDB serialises writers) and the log; the policy
  * hash each record carries is taken on the loop at hand-over, since a
- * reload may replace the policy.  Call view_writer_submit and
- * view_writer_collect only from the loop's thread.
+ * reload may replace the policy.
+ *
+ * The broker's answers to view records are settled here too
+ * (view_writer_settle), in lazy commits of their own: nobody waits on a
+ * view's answer, and an answer lost to a power failure is asked for again
+ * (the record is still pending, is resent, and the broker answers it as a
+ * duplicate).  So the loop never commits on a lookup's behalf.
+ *
+ * Call view_writer_submit, view_writer_settle and view_writer_collect
+ * only from the loop's thread.
  */
 #ifndef FLAGPOST_VIEW_WRITER_H
 #define FLAGPOST_VIEW_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +41,11 @@ void view_writer_stop(view_writer *w);
 
 /* Hand over one packed ViewBody (malloc'd; the writer frees it). */
 void view_writer_submit(view_writer *w, uint8_t *body, size_t len);
+
+/* Hand over the broker's answer to a pending view record (copied).  False
+ * when out of memory: the caller then settles it itself. */
+struct Flagpost__PublishResult;
+bool view_writer_settle(view_writer *w, const struct Flagpost__PublishResult *res);
 
 /* On the loop's thread: send the records committed since the last call. */
 void view_writer_collect(view_writer *w);

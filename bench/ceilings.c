@@ -15,6 +15,12 @@
  *   ceilings commit SECONDS           the latency of one durable commit of one
  *                                     1 KB record: the floor under any latency
  *                                     that needs a commit (p50 and p99, ms)
+ *   ceilings rtt SECONDS              the round trip of a small request and a
+ *                                     2 KB answer between two processes over
+ *                                     ZeroMQ ipc://, 200 a second, each
+ *                                     waiting for its answer (p50 and p99,
+ *                                     us): the floor under a lookup over an
+ *                                     agent's local socket
  *
  * Each prints one line "NAME VALUE".  Nothing here is flagpost code: these
  * are the libraries alone, doing the least work the design must pay for.
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -230,11 +237,86 @@ static int bench_lmdb(double seconds, int per_commit)
     return 0;
 }
 
+/* ---------------------------------------------------------------- rtt */
+
+/* The answering process: echo a 2 KB answer to every request until the
+ * empty request.  Forked before either side makes a ZeroMQ context. */
+static int rtt_echo(const char *ep)
+{
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(router, ep) != 0)
+        return 1;
+    unsigned char id[256], req[256], answer[2048];
+    memset(answer, 'a', sizeof answer);
+    for (;;) {
+        int idlen = zmq_recv(router, id, sizeof id, 0);
+        int len = zmq_recv(router, req, sizeof req, 0);
+        if (idlen < 0 || len <= 0)
+            break;
+        zmq_send(router, id, (size_t)idlen, ZMQ_SNDMORE);
+        zmq_send(router, answer, sizeof answer, 0);
+    }
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
+static int bench_rtt(double seconds)
+{
+    char dir[] = "/tmp/fp-ceil-rtt.XXXXXX", ep[96];
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    snprintf(ep, sizeof ep, "ipc://%s/echo.sock", dir);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(rtt_echo(ep));
+    void *ctx = zmq_ctx_new();
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_connect(dealer, ep);   /* ipc: connects once the echo has bound */
+    size_t cap = (size_t)(seconds * 200) + 16, n = 0;
+    double *lat = calloc(cap, sizeof *lat), next = bench_now_s() + 0.2;
+    char answer[4096];
+    zmq_send(dealer, "warm", 4, 0);   /* the connection is made before timing */
+    int ok = zmq_recv(dealer, answer, sizeof answer, 0) > 0;
+    for (double end = next + seconds; ok && lat != NULL && n < cap && next < end;
+         next += 1.0 / 200) {
+        while (bench_now_s() < next)
+            usleep(100);
+        double t0 = bench_now_s();
+        zmq_send(dealer, "{\"op\":\"lookup\",\"nhs\":\"9434765919\"}", 34, 0);
+        ok = zmq_recv(dealer, answer, sizeof answer, 0) > 0;
+        lat[n++] = (bench_now_s() - t0) * 1e6;
+    }
+    zmq_send(dealer, "", 0, 0);
+    zmq_close(dealer);
+    zmq_ctx_term(ctx);
+    waitpid(pid, NULL, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/echo.sock", dir);
+    unlink(path);
+    rmdir(dir);
+    if (!ok || lat == NULL || n == 0) {
+        fprintf(stderr, "ceilings: rtt: no answer over %s\n", ep);
+        free(lat);
+        return 1;
+    }
+    qsort(lat, n, sizeof *lat, bench_cmp_double);
+    printf("floor_ipc_rtt_p50_us %.1f\n", lat[n / 2]);
+    printf("floor_ipc_rtt_p99_us %.1f\n", lat[(n * 99) / 100]);
+    free(lat);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3 || sodium_init() < 0) {
         fprintf(stderr, "usage: ceilings verify SECONDS THREADS | curve SECONDS | lmdb SECONDS | "
-                        "commit SECONDS\n");
+                        "commit SECONDS | rtt SECONDS\n");
         return 2;
     }
     double seconds = atof(argv[2]);
@@ -248,6 +330,8 @@ int main(int argc, char **argv)
         return bench_lmdb(seconds, 100);
     if (strcmp(argv[1], "commit") == 0)
         return bench_lmdb(seconds, 1);
+    if (strcmp(argv[1], "rtt") == 0)
+        return bench_rtt(seconds);
     fprintf(stderr, "ceilings: unknown mode %s\n", argv[1]);
     return 2;
 }

@@ -21,7 +21,7 @@ check "every entry has name, value, unit, ceiling, ratio" jq -e \
     'all(.[]; has("name") and has("value") and has("unit") and has("ceiling") and has("ratio"))' \
     "$OUT"
 for name in ceiling_ed25519_verify_2core ceiling_curve_msgs ceiling_lmdb_group_commit \
-            broker_capacity_flags_per_s e2e_latency_p50_ms e2e_latency_p99_ms lookup_p99_us \
+            floor_ipc_rtt_p50_us floor_ipc_rtt_p99_us broker_capacity_flags_per_s e2e_latency_p50_ms e2e_latency_p99_ms lookup_p99_us \
             policy_decide_ns audit_verify_entries_per_s agent_rss_mb broker_rss_mb_1m_queued \
             peer_rabbitmq_durable_msgs peer_mosquitto_qos1_msgs; do
     check "results.json names $name" jq -e --arg n "$name" \
@@ -33,4 +33,6 @@ check "a skipped peer says why" jq -e \
     'all(.[] | select(.value == null); .note | test("skipped"))' "$OUT"
 check "capacity has a ratio against its ceiling" jq -e \
     '.[] | select(.name == "broker_capacity_flags_per_s") | .ratio | type == "number"' "$OUT"
+check "lookup has a ratio against the bare ipc round trip" jq -e \
+    '.[] | select(.name == "lookup_p99_us") | .ratio | type == "number"' "$OUT"
 check_grep "the table is printed" "broker_capacity_flags_per_s" "$T/bench.out"

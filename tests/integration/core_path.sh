@@ -77,6 +77,14 @@ check_eq "housing does not get immigration_status" \
     "$(jq -r '.fields.immigration_status' "$T/lookup-nhs.out")" null
 check_eq "lookup by another person finds nothing" "$(lookup_count housing-hf --nhs 4010232137)" 0
 
+# Each flag a lookup shows becomes a signed view event; the broker audits
+# it and answers, and the view writer's thread settles the answer, so
+# housing's outbox empties without its event loop committing anything.
+outbox_pending_of() { pp_fp "$1" status | jq -r .outbox.pending; }
+check "audit records housing's views" bash -c \
+    "$(declare -f pp_audit); FP=$FP PP_BROKER_DATA=$PP_BROKER_DATA; pp_audit --event view | grep -q housing-hf"
+check "housing's view records are settled" wait_output 20 0 outbox_pending_of housing-hf
+
 # Withheld values exist nowhere at housing, and no field value at all is
 # on the broker's disk (only sealed parts and metadata).
 check_no_grep "dash_score value not in housing's store" "DASHVALUE" "$T/data-housing-hf/data.mdb"
