@@ -3,7 +3,10 @@
  *
  *   2026-11-22T11:20:25.123Z flagpost-broker info connect agency=met-police
  *
- * Lines are "timestamp program level event key=value...".  Callers log
+ * Lines are "timestamp program level event key=value...".  Control bytes
+ * in what is logged (a newline in a spool file name, say) are written as
+ * \xHH, so one event is always exactly one line and none can be forged
+ * by a value.  Callers log
  * identifiers (agency ids, message ids, counts, rule ids) and never a
  * secret or a field value; that is a rule of every call site, not something
  * this module can check.  The fp_log struct is owned by main() and passed
