@@ -26,6 +26,7 @@
 #define DECIDE_TOO_MANY_FIELDS "too-many-fields"
 #define DECIDE_TOO_MANY_NAMED "too-many-named-agencies"
 #define DECIDE_TEXT_TOO_LONG "text-too-long"
+#define DECIDE_TEXT_NOT_UTF8 "text-not-utf8"
 
 typedef struct recipient_verdict {
     Flagpost__RecipientPart *part;     /* decoded part (owned), NULL if malformed */
@@ -39,8 +40,8 @@ typedef struct recipient_verdict {
 
 /* Checks every count and length limit of a flag (publish, update or
  * withdrawal) before anything else looks at it: recipients, refused-at-
- * sender entries, pseudonyms, named agencies, declared fields per part and
- * the length of every text.  Returns NULL when within limits, else a
+ * sender entries, pseudonyms, named agencies, declared fields per part,
+ * and the length and UTF-8 validity of every text.  Returns NULL when within limits, else a
  * stable reason, with why naming the field and the limit. */
 const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
                                 fp_error *why);

@@ -46,6 +46,8 @@ hostile "129 recipients" too-many-recipients --copies 129
 hostile "5 subject pseudonyms" too-many-pseudonyms --pseudonyms 5
 hostile "65 declared fields" too-many-fields --extra-fields 65
 hostile "a 300-byte category" text-too-long --long-category 300
+hostile "a category that is not UTF-8" text-not-utf8 --category $'da_victim\xff'
+hostile "a declared field name that is not UTF-8" text-not-utf8 --field $'risk\xc0\xafsummary=x'
 # A part's sealed payload is at most 256 KB (payload.h), so two copies of
 # one make a message of about 400 KB.
 hostile "a 400 KB message" message-too-large --pad 200000 --copies 2
