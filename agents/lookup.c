@@ -27,9 +27,9 @@
 #include "envelope.h"
 #include "keyring.h"
 #include "outbox.h"
+#include "receiver.h"
 #include "timefmt.h"
 #include "view_writer.h"
-#include "sha256.h"
 
 typedef struct opened {
     Flagpost__SignedEnvelope *se;
@@ -86,22 +86,12 @@ static bool same_bytes(const ProtobufCBinaryData *x, const ProtobufCBinaryData *
     return x->len == y->len && (x->len == 0 || memcmp(x->data, y->data, x->len) == 0);
 }
 
-static bool part_signed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
-{
-    unsigned char d[32];
-    sha256_digest(d, part->data, part->len);
-    for (size_t i = 0; i < body->n_part_digests; i++)
-        if (body->part_digests[i].len == 32 && memcmp(body->part_digests[i].data, d, 32) == 0)
-            return true;
-    return false;
-}
-
 static bool record_intact(agent *a, const Flagpost__StoredFlag *f, const opened *o)
 {
     return strcmp(o->env->sender, f->sender) == 0 && same_bytes(&o->body->flag_id, &f->flag_id) &&
            same_bytes(&o->env->message_id, &f->message_id) && o->body->version == f->version &&
            (f->category[0] == '\0' || strcmp(o->body->category, f->category) == 0) &&
-           (f->part.len == 0 || part_signed(o->body, &f->part)) &&
+           (f->part.len == 0 || receiver_part_committed(o->body, &f->part)) &&
            signed_by_sender(a, o->se, f->sender);
 }
 

@@ -50,7 +50,7 @@ static const cert_info *verify_sender(agent *a, const Flagpost__SignedEnvelope *
     return NULL;
 }
 
-static bool digest_committed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
+bool receiver_part_committed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part)
 {
     unsigned char d[32];
     sha256_digest(d, part->data, part->len);
@@ -194,7 +194,7 @@ static verdict examine(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, deli
         return (verdict){false, "malformed-flag-body", ACTION_REJECT};
     if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
         return against_held(a, txn, d);   /* signed by the sender; carries no part */
-    if (!digest_committed(d->body, &dv->part))
+    if (!receiver_part_committed(d->body, &dv->part))
         return (verdict){false, "part-not-signed", ACTION_REJECT};
     d->part = flagpost__recipient_part__unpack(NULL, dv->part.len, dv->part.data);
     if (d->part == NULL)

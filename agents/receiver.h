@@ -18,6 +18,11 @@
 
 #define RECEIVER_MAX_BATCH 256
 
+/* Is part one of the parts the signed body committed to (its SHA-256 among
+ * the body's part digests)?  Checked on receipt, and again by lookup
+ * before showing a stored flag. */
+bool receiver_part_committed(const Flagpost__FlagBody *body, const ProtobufCBinaryData *part);
+
 /* msgs are deliveries and notices (other kinds are ignored by the caller). */
 void receiver_handle_batch(agent *a, Flagpost__ToAgent *const *msgs, size_t n);
 
