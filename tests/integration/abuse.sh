@@ -15,8 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/partnership.sh"
 
-ROGUE="$FLAGPOST_TESTBIN/rogue_agent"
-
 check "partnership set up" pp_setup met-police housing-hf housing-rbkc school-hf-primary
 check "broker starts" pp_start_broker
 check "police agent starts" pp_start_agent met-police
@@ -24,19 +22,11 @@ check "housing agent starts" pp_start_agent housing-hf
 check "police connects" pp_wait_connected met-police
 check "housing connects" pp_wait_connected housing-hf
 
-rogue() {   # IDENTITY-ID MODE [options]
-    local id=$1 mode=$2; shift 2
-    "$ROGUE" --identity "$T/id-$id" --ca "$PP_BUNDLE" --broker "$PP_BROKER" "$mode" "$@"
-}
 audit_count() {   # EVENT JQ-FILTER -> number of matching entries
     pp_audit --event "$1" | jq -c "select($2)" | wc -l
 }
 audit_has() {   # EVENT JQ-FILTER
     [ "$(audit_count "$1" "$2")" -gt 0 ]
-}
-lookup_count() {   # AGENCY ARGS... -> number of flags found
-    local id=$1; shift
-    pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
 }
 queued_for() {   # AGENCY -> entries in its broker queue
     "$FP" broker-status --data "$PP_BROKER_DATA" --json | jq -r ".backlog[\"$1\"] // 0"
@@ -48,21 +38,21 @@ serves() {   # N (a subject no other check uses)
 "consent":"not_sought_unsafe","consent_reason":"unsafe","risk":"high",
 "subject":{"role":"victim","name":"Abuse Check %d","dob":"1975-01-01"},"recipients":["housing-hf"],
 "fields":{"risk_summary":"check %d"}}' "$1" "$1" | pp_fp met-police publish - >/dev/null || return 1
-    wait_output 20 1 lookup_count housing-hf --name "Abuse Check $1" --dob 1975-01-01
+    wait_output 20 1 pp_lookup_count housing-hf --name "Abuse Check $1" --dob 1975-01-01
 }
 ALLOWED=(--to housing-hf --consent not_sought_unsafe --field risk_summary=x)
 
 check "a normal flag is delivered before any abuse" serves 0
 
 # ---------------------------------------------------------------- impersonation
-rogue met-police forged-sender --claim housing-hf "${ALLOWED[@]}" >"$T/r.out"
+pp_rogue met-police forged-sender --claim housing-hf "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an agency claiming to be another is refused" '"status":"refused".*forged-sender' "$T/r.out"
 check "and audited against the agency it really is" \
     audit_has message_refused '.sender=="met-police" and .reason=="forged-sender"'
 check "the broker serves others after impersonation" serves 1
 
 # ---------------------------------------------------------------- forbidden recipient
-rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.out"
+pp_rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.out"
 check_eq "a recipient the policy forbids is refused by the broker" \
     "$(jq -r '.decisions[0].allowed' "$T/r.out")" false
 check "the broker's refusal is audited with the recipient" \
@@ -78,38 +68,38 @@ check_eq "nothing is queued for the forbidden recipient" "$(queued_for school-hf
 check "the broker serves others after a forbidden recipient" serves 2
 
 # ---------------------------------------------------------------- undeclared fields
-rogue met-police valid --to housing-hf --consent not_sought_unsafe \
+pp_rogue met-police valid --to housing-hf --consent not_sought_unsafe \
     --field dash_score=DECLARED-NOT-ALLOWED >"$T/r.out"
 check_eq "a declared field the rule does not grant is refused by the broker" \
     "$(jq -r '.decisions[0].reason' "$T/r.out")" declared-field-not-allowed
-rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
+pp_rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
     --field risk_summary=ok --undeclared immigration_status=SMUGGLED-ABUSE >"$T/r.out"
 check "a payload with a field beyond its declared list is rejected by housing" wait_until 15 \
     audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="payload-field-not-declared"'
-check_eq "housing stored nothing from it" "$(lookup_count housing-hf --nhs 9876543210)" 0
+check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 9876543210)" 0
 check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" "$T/data-housing-hf/data.mdb"
 check "the broker serves others after a smuggled field" serves 3
 
 # ---------------------------------------------------------------- clock skew
-rogue met-police stale "${ALLOWED[@]}" >"$T/r.out"
+pp_rogue met-police stale "${ALLOWED[@]}" >"$T/r.out"
 check_grep "a message an hour old is refused" '"status":"refused".*clock-skew.*behind' "$T/r.out"
-rogue met-police future "${ALLOWED[@]}" >"$T/r.out"
+pp_rogue met-police future "${ALLOWED[@]}" >"$T/r.out"
 check_grep "a message an hour in the future is refused" '"status":"refused".*clock-skew.*ahead' "$T/r.out"
 check_eq "both are audited as clock skew" \
     "$(audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 2
 check "the broker serves others after clock skew" serves 4
 
 # ---------------------------------------------------------------- damaged frames
-rogue met-police bit-flip "${ALLOWED[@]}" >"$T/r.out"
+pp_rogue met-police bit-flip "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an envelope with one bit flipped is refused" '"status":"refused".*bad-signature' "$T/r.out"
-rogue met-police truncated-envelope "${ALLOWED[@]}" >"$T/r.out"
+pp_rogue met-police truncated-envelope "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an envelope cut short is refused" '"status":"refused".*bad-signature' "$T/r.out"
 check_eq "both are audited as bad signatures" \
     "$(audit_count message_refused '.sender=="met-police" and .reason=="bad-signature"')" 2
-rogue met-police truncated "${ALLOWED[@]}" >"$T/r.out"
+pp_rogue met-police truncated "${ALLOWED[@]}" >"$T/r.out"
 check "a frame cut short is audited as malformed" wait_until 10 \
     audit_has message_refused '.sender=="met-police" and .reason=="malformed-frame"'
-rogue met-police garbage >"$T/r.out"
+pp_rogue met-police garbage >"$T/r.out"
 check "a frame that is not protobuf is audited as malformed" wait_until 10 \
     test "$(audit_count message_refused '.sender=="met-police" and .reason=="malformed-frame"')" -eq 2
 check "the broker serves others after damaged frames" serves 5
@@ -118,7 +108,7 @@ check "the broker serves others after damaged frames" serves 5
 check "another CA set up" "$FP" ca init --ca "$T/other-ca" --name "Other CA"
 check "it issues an agency with a partnership name" "$FP" ca issue --ca "$T/other-ca" \
     --id housing-hf --name "Impostor" --sector housing --out "$T/id-impostor"
-check_fails "an agency certified by another CA gets no answer" timeout 20 "$ROGUE" \
+check_fails "an agency certified by another CA gets no answer" timeout 20 "$PP_ROGUE" \
     --identity "$T/id-impostor" --ca "$T/other-ca" --server-ca "$PP_BUNDLE" \
     --broker "$PP_BROKER" valid --to housing-hf
 check "its handshake is audited as refused" \
@@ -126,27 +116,27 @@ check "its handshake is audited as refused" \
 check "the broker serves others after a foreign certificate" serves 6
 
 # ---------------------------------------------------------------- replay after restart
-rogue met-police valid "${ALLOWED[@]}" --nhs 4010232137 --save "$T/frame.bin" >"$T/r.out"
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4010232137 --save "$T/frame.bin" >"$T/r.out"
 check_eq "a message is accepted" "$(jq -r .status "$T/r.out")" accepted
-check "and delivered" wait_output 15 1 lookup_count housing-hf --nhs 4010232137
+check "and delivered" wait_output 15 1 pp_lookup_count housing-hf --nhs 4010232137
 DUPS=$(audit_count message_refused '.reason=="duplicate"')
 SHARED=$(audit_count disclosure '.recipient=="housing-hf"')
 stop_pid "$PP_BROKER_PID" KILL
 check "the broker restarts after kill -9" pp_start_broker
-rogue met-police resend --load "$T/frame.bin" >"$T/r.out"
+pp_rogue met-police resend --load "$T/frame.bin" >"$T/r.out"
 check_eq "the same frame sent again after the restart gets its first answer" \
     "$(jq -r .status "$T/r.out")" accepted
 check_eq "and is audited as a duplicate" \
     "$(audit_count message_refused '.reason=="duplicate"')" $((DUPS + 1))
-rogue met-police resend --load "$T/frame.bin" --alter >"$T/r.out"
+pp_rogue met-police resend --load "$T/frame.bin" --alter >"$T/r.out"
 check_grep "the same id with another body is refused as a replay" '"status":"refused".*replay' "$T/r.out"
 check "and audited" audit_has message_refused '.sender=="met-police" and .reason=="replay"'
 check_eq "neither replay was disclosed again" "$(audit_count disclosure '.recipient=="housing-hf"')" "$SHARED"
 check "the broker serves others after the replays" serves 7
-check_eq "housing holds the replayed flag once" "$(lookup_count housing-hf --nhs 4010232137)" 1
+check_eq "housing holds the replayed flag once" "$(pp_lookup_count housing-hf --nhs 4010232137)" 1
 
 # ---------------------------------------------------------------- revoked while connected
-start_bg rbkc "$ROGUE" --identity "$T/id-housing-rbkc" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
+start_bg rbkc "$PP_ROGUE" --identity "$T/id-housing-rbkc" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
     listen --for 90
 check "housing-rbkc connects (and never acknowledges)" wait_until 15 grep -q connected "$T/rbkc.log"
 for n in 1 2; do
@@ -173,7 +163,7 @@ check_eq "its queued deliveries are held, not deleted" "$(queued_for housing-rbk
 check_eq "and never acknowledged as delivered" \
     "$(audit_count delivery '.recipient=="housing-rbkc"')" 0
 check_fails "a message it sends afterwards gets no answer" timeout 20 \
-    "$ROGUE" --identity "$T/id-housing-rbkc" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
+    "$PP_ROGUE" --identity "$T/id-housing-rbkc" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
     valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x
 check "and is audited as refused" test "$(audit_count certificate_refused '.reason | test("revoked")')" -ge 2
 printf '{"category":"da_victim","purpose":"safeguarding","lawful_basis":"public_task_safeguarding",
@@ -187,8 +177,8 @@ check "the broker serves others after a revocation" serves 8
 
 # ---------------------------------------------------------------- broker LMDB edited
 stop_pid "$PP_PID_housing_hf" TERM
-rogue met-police valid "${ALLOWED[@]}" --nhs 9434765919 --show-bytes >"$T/edit1.out"
-rogue met-police valid "${ALLOWED[@]}" --nhs 1234567881 --show-bytes >"$T/edit2.out"
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 9434765919 --show-bytes >"$T/edit1.out"
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 1234567881 --show-bytes >"$T/edit2.out"
 check_eq "two flags wait in housing's queue" "$(queued_for housing-hf)" 2
 stop_pid "$PP_BROKER_PID" TERM
 # flip_on_disk FILE HEX: flip one bit of every copy of those bytes in FILE.
@@ -216,7 +206,7 @@ check "housing rejects the edited envelope" wait_until 20 \
 check "housing rejects the edited part" wait_until 20 \
     audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="part-not-signed"'
 check_eq "neither was stored" \
-    "$(( $(lookup_count housing-hf --nhs 9434765919) + $(lookup_count housing-hf --nhs 1234567881) ))" 0
+    "$(( $(pp_lookup_count housing-hf --nhs 9434765919) + $(pp_lookup_count housing-hf --nhs 1234567881) ))" 0
 check "the audit trail still verifies (the queue is not the audit trail)" \
     "$FP" audit verify --data "$PP_BROKER_DATA" --ca "$PP_BUNDLE"
 check "the broker serves others after its store was edited" serves 9
@@ -256,7 +246,7 @@ check "bundle re-exported" "$FP" ca export --ca "$PP_CA" --out "$PP_BUNDLE"
 kill -HUP "$PP_BROKER_PID" "$PP_PID_met_police"
 check "the broker refuses the altered policy on SIGHUP" wait_until 15 \
     grep -q 'reload-failed what=policy' "$T/broker.log"
-check_fails "but the new revocation list is in force" timeout 20 "$ROGUE" \
+check_fails "but the new revocation list is in force" timeout 20 "$PP_ROGUE" \
     --identity "$T/id-school-hf-primary" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
     valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x
 check "and the school's refused handshake is audited" \

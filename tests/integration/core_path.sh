@@ -9,8 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/partnership.sh"
 
-ROGUE="$FLAGPOST_TESTBIN/rogue_agent"
-
 check "partnership set up" pp_setup met-police housing-hf school-hf-primary housing-rbkc
 # housing-rbkc is revoked before the broker starts; its identity and an
 # old bundle (from before the revocation) are what its agent will use.
@@ -60,11 +58,7 @@ check_grep "housing decision names the deciding rule" \
 check_eq "housing is allowed" \
     "$(jq -r '.decisions[] | select(.recipient=="housing-hf") | .decision' "$T/publish.out")" allowed
 
-lookup_count() {   # AGENCY ARGS... -> number of flags found
-    local id=$1; shift
-    pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
-}
-check "housing receives the flag" wait_output 10 1 lookup_count housing-hf --nhs 9434765919
+check "housing receives the flag" wait_output 10 1 pp_lookup_count housing-hf --nhs 9434765919
 pp_fp housing-hf lookup --nhs "943-476-5919" >"$T/lookup-nhs.out"
 pp_fp housing-hf lookup --name "JANE  testcase" --dob 1985-03-12 >"$T/lookup-name.out"
 check_eq "lookup by NHS number finds one flag" "$(grep -c flag_id "$T/lookup-nhs.out")" 1
@@ -75,7 +69,7 @@ check_eq "housing sees the address it is granted" \
 check_eq "housing does not get dash_score" "$(jq -r '.fields.dash_score' "$T/lookup-nhs.out")" null
 check_eq "housing does not get immigration_status" \
     "$(jq -r '.fields.immigration_status' "$T/lookup-nhs.out")" null
-check_eq "lookup by another person finds nothing" "$(lookup_count housing-hf --nhs 4010232137)" 0
+check_eq "lookup by another person finds nothing" "$(pp_lookup_count housing-hf --nhs 4010232137)" 0
 
 # Each flag a lookup shows becomes a signed view event; the broker audits
 # it and answers, and the view writer's thread settles the answer, so
@@ -115,57 +109,53 @@ pp_fp met-police status >"$T/status.out"
 check_eq "refused input left nothing in the outbox" "$(jq .outbox.total "$T/status.out")" 1
 
 # ---------------------------------------------------------------- hostile peers
-rogue() {   # IDENTITY-ID MODE [options]
-    local id=$1 mode=$2; shift 2
-    "$ROGUE" --identity "$T/id-$id" --ca "$PP_BUNDLE" --broker "$PP_BROKER" "$mode" "$@"
-}
 audit_has() {   # EVENT REASON
     pp_audit --event "$1" | grep -q "$2"
 }
 
-rogue met-police bad-signature --to housing-hf --field risk_summary=x >"$T/r.out"
+pp_rogue met-police bad-signature --to housing-hf --field risk_summary=x >"$T/r.out"
 check_grep "tampered signature is refused" '"status":"refused".*bad-signature' "$T/r.out"
 check "tampered signature is audited" audit_has message_refused bad-signature
 
-rogue met-police forged-sender --claim housing-hf --to housing-hf >"$T/r.out"
+pp_rogue met-police forged-sender --claim housing-hf --to housing-hf >"$T/r.out"
 check_grep "forged sender is refused" '"status":"refused".*forged-sender' "$T/r.out"
 check "forged sender is audited" audit_has message_refused forged-sender
 
-rogue met-police stale --to housing-hf >"$T/r.out"
+pp_rogue met-police stale --to housing-hf >"$T/r.out"
 check_grep "stale clock is refused" '"status":"refused".*clock-skew' "$T/r.out"
 check "stale clock is audited" audit_has message_refused clock-skew
 
-rogue met-police malformed-envelope --to housing-hf >"$T/r.out"
+pp_rogue met-police malformed-envelope --to housing-hf >"$T/r.out"
 check_grep "malformed envelope is refused" '"status":"refused".*malformed-envelope' "$T/r.out"
 check "malformed envelope is audited" audit_has message_refused malformed-envelope
 
 REPLAY_NHS=4010232137
-rogue met-police replay-same --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
+pp_rogue met-police replay-same --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
     --field risk_summary=replayed >"$T/r.out"
 check_eq "replayed message: first copy accepted" "$(sed -n 1p "$T/r.out" | jq -r .status)" accepted
 check "replay is audited" audit_has message_refused duplicate
-rogue met-police replay-altered --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
+pp_rogue met-police replay-altered --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
     --field risk_summary=again >"$T/r.out"
 check_eq "reused id with other content is refused" "$(sed -n 2p "$T/r.out" | jq -r .status)" refused
 check "reused id is audited as a replay" audit_has message_refused '"replay"'
 sleep 1
-check_eq "housing holds each replayed flag once" "$(lookup_count housing-hf --nhs $REPLAY_NHS)" 2
+check_eq "housing holds each replayed flag once" "$(pp_lookup_count housing-hf --nhs $REPLAY_NHS)" 2
 
-rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.out"
+pp_rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.out"
 check_eq "recipient the policy refuses is refused" \
     "$(jq -r '.decisions[0].allowed' "$T/r.out")" false
 check "refused recipient is audited" audit_has refusal school-hf-primary
 
-rogue met-police valid --to housing-hf --consent not_sought_unsafe \
+pp_rogue met-police valid --to housing-hf --consent not_sought_unsafe \
     --field dash_score=DECLARED-NOT-ALLOWED >"$T/r.out"
 check_eq "declared field outside the rule is refused" \
     "$(jq -r '.decisions[0].reason' "$T/r.out")" declared-field-not-allowed
 
-rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
+pp_rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
     --field risk_summary=ok --undeclared dash_score=SMUGGLED-VALUE >"$T/r.out"
 check "undeclared sealed field is rejected by housing" wait_until 10 \
     audit_has recipient_rejected payload-field-not-declared
-check_eq "housing stored nothing from it" "$(lookup_count housing-hf --nhs 9876543210)" 0
+check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 9876543210)" 0
 check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" \
     "$T/data-housing-hf/data.mdb"
 
@@ -174,7 +164,7 @@ check "other CA set up" "$FP" ca init --ca "$T/other-ca" --name "Other CA"
 check "other CA issues an agency" "$FP" ca issue --ca "$T/other-ca" --id housing-wcc \
     --name "Impostor" --sector housing --out "$T/id-impostor"
 cp "$PP_BUNDLE/certs/"broker-*.cert "$T/other-ca/certs/" 2>/dev/null
-check_fails "an agency of another CA gets no answer" timeout 20 "$ROGUE" \
+check_fails "an agency of another CA gets no answer" timeout 20 "$PP_ROGUE" \
     --identity "$T/id-impostor" --ca "$T/other-ca" --server-ca "$PP_BUNDLE" \
     --broker "$PP_BROKER" valid --to housing-hf
 check "another CA's agency is audited as refused" audit_has certificate_refused "no certificate"

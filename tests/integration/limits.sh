@@ -8,8 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/partnership.sh"
 
-ROGUE="$FLAGPOST_TESTBIN/rogue_agent"
-
 check "partnership set up" pp_setup met-police housing-hf idva
 # Small limits, so the test stays quick: 5 messages a second per agency
 # with bursts of 10, and 256 KB messages.
@@ -20,22 +18,14 @@ check "housing agent starts" pp_start_agent housing-hf
 check "police connects" pp_wait_connected met-police
 check "housing connects" pp_wait_connected housing-hf
 
-rogue() {   # IDENTITY-ID MODE [options]
-    local id=$1 mode=$2; shift 2
-    "$ROGUE" --identity "$T/id-$id" --ca "$PP_BUNDLE" --broker "$PP_BROKER" "$mode" "$@"
-}
 audit_has() {   # EVENT PATTERN
     pp_audit --event "$1" | grep -q -- "$2"
-}
-lookup_count() {   # AGENCY ARGS... -> number of flags found
-    local id=$1; shift
-    pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
 }
 # A valid flag from idva (the hostile agency here) to housing, with options.
 hostile() {   # NAME EXPECTED-REASON [rogue options]
     local name=$1 reason=$2; shift 2
     sleep 0.3   # stay under idva's rate limit: these are about sizes
-    rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
+    pp_rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
         "$@" >"$T/r.out" 2>"$T/r.err"
     check_grep "$name is refused ($reason)" "\"status\":\"refused\".*$reason" "$T/r.out"
     check "$name is audited" audit_has message_refused "$reason"
@@ -55,16 +45,16 @@ check_grep "the refusal says the size limit" "accepts at most 256 KB" "$T/r.out"
 
 # Beyond twice the limit ZeroMQ cuts the connection: no answer, and the
 # broker is unharmed.
-check_fails "a 600 KB message gets no answer" timeout 20 "$ROGUE" --identity "$T/id-idva" \
+check_fails "a 600 KB message gets no answer" timeout 20 "$PP_ROGUE" --identity "$T/id-idva" \
     --ca "$PP_BUNDLE" --broker "$PP_BROKER" valid --to housing-hf --consent not_sought_unsafe \
     --pad 200000 --copies 3
 
 # The refused flags reached nobody.
-check_eq "housing received none of them" "$(lookup_count housing-hf --nhs 9434765919)" 0
+check_eq "housing received none of them" "$(pp_lookup_count housing-hf --nhs 9434765919)" 0
 
 # ---------------------------------------------------------------- the rate limit
 sleep 2.5   # idva's bucket refills
-rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
+pp_rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
     --nhs 4010232137 --count 30 >"$T/burst.out" 2>"$T/burst.err"
 check_eq "30 flags at once: 30 answers" "$(wc -l <"$T/burst.out")" 30
 accepted=$(grep -c '"status":"accepted"' "$T/burst.out")
@@ -115,7 +105,7 @@ done
 wait "${PUBS[@]}"
 check "police was told to retry some of 20 at once" wait_until 10 \
     grep -q 'publish-retry.*rate-limited' "$T/agent-met-police.log"
-check "housing receives all 20 in the end" wait_output 60 20 lookup_count housing-hf \
+check "housing receives all 20 in the end" wait_output 60 20 pp_lookup_count housing-hf \
     --nhs 4857773457
 pp_fp met-police status >"$T/status.out"
 check_eq "the police outbox has nothing pending" "$(jq .outbox.pending "$T/status.out")" 0

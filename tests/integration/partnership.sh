@@ -71,6 +71,18 @@ pp_fp() {   # ID ARGS...
     "$FP" --agent "$(pp_agent "$id")" "$@"
 }
 
+# The hostile test agent (tests/tools/rogue_agent.c), as identity ID.
+PP_ROGUE="${FLAGPOST_TESTBIN:-}/rogue_agent"
+pp_rogue() {   # IDENTITY-ID MODE [options]
+    local id=$1 mode=$2; shift 2
+    "$PP_ROGUE" --identity "$T/id-$id" --ca "$PP_BUNDLE" --broker "$PP_BROKER" "$mode" "$@"
+}
+
+pp_lookup_count() {   # AGENCY ARGS... -> number of flags found
+    local id=$1; shift
+    pp_fp "$id" lookup "$@" 2>/dev/null | grep -c flag_id
+}
+
 pp_audit() {
     "$FP" audit list --data "$PP_BROKER_DATA" --format jsonl "$@"
 }
