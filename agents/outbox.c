@@ -152,11 +152,14 @@ static void settled(agent *a, const Flagpost__PublishResult *res, Flagpost__Outb
 
 /* A view's answer wakes nobody, so its record is settled on the view
  * writer's thread (its own lazy commit) rather than making the loop, and
- * the next lookup behind it, wait for a commit. */
+ * the next lookup behind it, wait for a commit.  An answer carrying
+ * per-recipient decisions is a flag's: it is settled here without reading
+ * its record first (the publish path stays one store read per answer). */
 static bool handed_to_view_writer(agent *a, const Flagpost__PublishResult *res)
 {
     Flagpost__OutboxRecord *rec = NULL;
-    if (a->views == NULL || outbox_read(a, res->message_id.data, &rec, NULL) != FP_OK)
+    if (a->views == NULL || res->n_decisions > 0 ||
+        outbox_read(a, res->message_id.data, &rec, NULL) != FP_OK)
         return false;
     bool view = rec->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW &&
                 rec->state == FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
