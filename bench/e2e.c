@@ -88,7 +88,11 @@ static char *flag_request(const char *to, unsigned long n)
     return buf;
 }
 
-static size_t drain_replies(void *sock, size_t *errors)
+/* Answers come back in the order of the requests (one local socket, one
+ * publisher), so the k-th answer's latency is the sender's own share: its
+ * validation, sealing, signing and durable outbox commit. */
+static size_t drain_replies(void *sock, size_t *errors, const double *sent, double *answered,
+                            size_t done, size_t total)
 {
     size_t n = 0;
     char buf[8192];
@@ -96,6 +100,8 @@ static size_t drain_replies(void *sock, size_t *errors)
         int len = zmq_recv(sock, buf, sizeof buf - 1, ZMQ_DONTWAIT);
         if (len < 0)
             return n;
+        if (done + n < total)
+            answered[done + n] = (bench_now_s() - sent[done + n]) * 1000.0;
         buf[len < (int)sizeof buf - 1 ? len : (int)sizeof buf - 1] = '\0';
         if (strstr(buf, "\"error\"") != NULL && (*errors)++ < 3)
             fprintf(stderr, "e2e: publish failed: %s\n", buf);
@@ -131,7 +137,8 @@ int main(int argc, char **argv)
     size_t total = (size_t)(rate * (seconds + warmup)), skip = (size_t)(rate * warmup);
     char **reqs = calloc(total, sizeof *reqs);
     double *sent = calloc(total, sizeof *sent), *lat = calloc(total, sizeof *lat);
-    if (reqs == NULL || sent == NULL || lat == NULL)
+    double *answered = calloc(total, sizeof *answered);
+    if (reqs == NULL || sent == NULL || lat == NULL || answered == NULL)
         return 1;
     for (size_t i = 0; i < total; i++)
         if ((reqs[i] = flag_request(to, i + (unsigned long)time(NULL) % 100000 * 1000)) == NULL)
@@ -156,7 +163,7 @@ int main(int argc, char **argv)
             zmq_send(sock, reqs[next], strlen(reqs[next]), 0);
             next++;
         }
-        replies += drain_replies(sock, &errors);
+        replies += drain_replies(sock, &errors, sent, answered, replies, total);
         size_t n = watch_count(&w) - base;
         double seen = bench_now_s();
         if (n > next) {   /* the FIFO mapping would be wrong: refuse to guess */
@@ -168,22 +175,34 @@ int main(int argc, char **argv)
             lat[stored] = (seen - sent[stored]) * 1000.0;
         usleep(250);   /* 0.25 ms resolution; polling harder steals a core from what is measured */
     }
-    replies += drain_replies(sock, &errors);
+    replies += drain_replies(sock, &errors, sent, answered, replies, total);
     if (stored < total) {
         fprintf(stderr, "e2e: only %zu of %zu flags reached the recipient\n", stored, total);
         return 1;
     }
     size_t m = total - skip;
+    const char *trace = getenv("FLAGPOST_E2E_TRACE");   /* per flag: scheduled s, answer ms, stored ms */
+    FILE *tf = trace != NULL ? fopen(trace, "w") : NULL;
+    for (size_t i = 0; tf != NULL && i < total; i++)
+        fprintf(tf, "%.6f %.3f %.3f\n", sent[i] - t0, answered[i], lat[i]);
+    if (tf != NULL)
+        fclose(tf);
     qsort(lat + skip, m, sizeof *lat, bench_cmp_double);
     printf("e2e_latency_p50_ms %.3f\n", lat[skip + m / 2]);
     printf("e2e_latency_p99_ms %.3f\n", lat[skip + (m * 99) / 100]);
     printf("# %zu flags at %.0f/s (first %zu not counted); max %.3f ms; %zu answers, %zu errors\n",
            total, rate, skip, lat[total - 1], replies, errors);
+    if (replies >= total) {
+        qsort(answered + skip, m, sizeof *answered, bench_cmp_double);
+        printf("# sender's answer (its outbox commit): p50 %.3f ms, p99 %.3f ms\n",
+               answered[skip + m / 2], answered[skip + (m * 99) / 100]);
+    }
     for (size_t i = 0; i < total; i++)
         free(reqs[i]);
     free(reqs);
     free(sent);
     free(lat);
+    free(answered);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     mdb_env_close(w.env);
