@@ -23,7 +23,7 @@
 #include "outbox_tracker.h"
 #include "receiver.h"
 #include "sandbox.h"
-#include "view_writer.h"
+#include "deferred_writer.h"
 #include "spool.h"
 #include "witness.h"
 
@@ -125,7 +125,7 @@ static int load_trust(agent *a, const agent_config *cfg, fp_error *err)
     return box_cache_new(&a->boxes, a->id.box_secret, err);
 }
 
-/* Before the first thread (the view writer, ZeroMQ's I/O threads): see
+/* Before the first thread (the deferred writer, ZeroMQ's I/O threads): see
  * sandbox.h.  The data directory, the local socket's directory and the
  * spool stay writable. */
 static int confine(agent *a, fp_error *err)
@@ -164,7 +164,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
         return rc;
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
-    a->views = view_writer_start(a);   /* NULL: views are recorded inline */
+    a->deferred = deferred_writer_start(a);   /* NULL: views are recorded inline */
     if ((rc = witness_open(a, &a->witness, err)) != FP_OK)
         return rc;
     a->zmq = zmq_ctx_new();
@@ -178,7 +178,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
 
 void agent_close(agent *a)
 {
-    view_writer_stop(a->views);   /* commits what is still queued */
+    deferred_writer_stop(a->deferred);   /* commits what is still queued */
     disconnect_broker(a);
     if (a->api)
         zmq_close(a->api);
@@ -341,8 +341,8 @@ static void run_timers(agent *a, int64_t now)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
     local_api_expire_waiters(a, now);
-    if (a->views != NULL)
-        view_writer_collect(a->views);
+    if (a->deferred != NULL)
+        deferred_writer_collect(a->deferred);
     spool_poll(a, now);
     witness_tick(a, now);
     marac_run_timers(a, now);

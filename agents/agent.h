@@ -5,12 +5,14 @@
  *
  * One thread, one event loop (agent_run): it polls the broker connection
  * and the local socket, and runs timers for heartbeats and resends.  (The
- * one other thread, view_writer, only commits the view records lookups
- * cause, so a lookup never waits behind another's fsync.)  A flag
+ * one other thread, deferred_writer, only commits the view records lookups
+ * cause and writes the broker's answers into their records, so neither a
+ * lookup nor a publish waits behind those fsyncs.)  A flag
  * moves through the agent in one direction per path:
  *   publishing:  local_api -> flag_json -> publisher (policy, pseudonyms,
  *                seal) -> agent_store outbox (commit) -> outbox (sign, send)
- *                -> broker's PublishResult -> outbox (record, answer caller)
+ *                -> broker's PublishResult -> outbox (answer caller) ->
+ *                deferred_writer (record the answer, lazily)
  *   receiving:   broker Deliver -> receiver (verify, policy, open, check
  *                fields) -> agent_store (commit) -> DeliveryAck
  *   looking up:  local_api -> lookup (pseudonyms, store, open) -> reply,
@@ -80,7 +82,7 @@ typedef struct agent {
     void *monitor;                  /* PAIR: broker socket events */
     agent_waiter waiters[AGENT_MAX_WAITERS];
     outbox_tracker *tracker;
-    struct view_writer *views;      /* commits lookup views off the loop (view_writer.h) */
+    struct deferred_writer *deferred;   /* view records and answers, written off the loop (deferred_writer.h) */
     witness *witness;
     int64_t last_heard_ms;          /* last message from the broker */
     int64_t next_hello_ms;

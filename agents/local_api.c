@@ -188,6 +188,14 @@ static agent_waiter *waiter_park(agent *a, const request *r, const unsigned char
     return NULL;
 }
 
+bool local_api_is_waiting(const agent *a, const unsigned char id[16])
+{
+    for (size_t i = 0; i < AGENT_MAX_WAITERS; i++)
+        if (a->waiters[i].used && memcmp(a->waiters[i].message_id, id, 16) == 0)
+            return true;
+    return false;
+}
+
 void local_api_publish_settled(agent *a, const Flagpost__OutboxRecord *rec)
 {
     for (size_t i = 0; i < AGENT_MAX_WAITERS; i++) {

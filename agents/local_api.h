@@ -24,6 +24,8 @@
 
 int local_api_bind(agent *a, fp_error *err);
 void local_api_handle(agent *a);
+/* Whether a caller waits on the record with this message id. */
+bool local_api_is_waiting(const agent *a, const unsigned char id[16]);
 void local_api_publish_settled(agent *a, const Flagpost__OutboxRecord *rec);
 void local_api_expire_waiters(agent *a, int64_t now_ms);
 

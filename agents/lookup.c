@@ -29,7 +29,7 @@
 #include "outbox.h"
 #include "receiver.h"
 #include "timefmt.h"
-#include "view_writer.h"
+#include "deferred_writer.h"
 
 typedef struct opened {
     Flagpost__SignedEnvelope *se;
@@ -307,7 +307,7 @@ static int view_body(const lookup_view *v, uint8_t **out, size_t *len)
     return FP_OK;
 }
 
-/* With a view writer (the agent's normal case) the records are committed
+/* With a deferred writer (the agent's normal case) the records are committed
  * on its thread and sent by the loop; without one, here and now. */
 static void hand_over_views(agent *a, lookup_views *views)
 {
@@ -315,7 +315,7 @@ static void hand_over_views(agent *a, lookup_views *views)
         uint8_t *body = NULL;
         size_t len = 0;
         if (view_body(&views->items[i], &body, &len) == FP_OK)
-            view_writer_submit(a->views, body, len);
+            deferred_writer_submit(a->deferred, body, len);
         else
             log_event(&a->log, LOG_ERROR, "view-report-failed", "error=\"out of memory\"");
     }
@@ -326,7 +326,7 @@ static void hand_over_views(agent *a, lookup_views *views)
 
 void lookup_report_views(agent *a, lookup_views *views)
 {
-    if (a->views != NULL) {
+    if (a->deferred != NULL) {
         hand_over_views(a, views);
         return;
     }

@@ -14,7 +14,7 @@
 #include "envelope.h"
 #include "local_api.h"
 #include "outbox_tracker.h"
-#include "view_writer.h"
+#include "deferred_writer.h"
 
 #define RESEND_BATCH 512
 
@@ -150,23 +150,41 @@ static void settled(agent *a, const Flagpost__PublishResult *res, Flagpost__Outb
               res->status == FLAGPOST__RESULT_STATUS__RESULT_ACCEPTED ? "accepted" : "refused");
 }
 
-/* A view's answer wakes nobody, so its record is settled on the view
- * writer's thread (its own lazy commit) rather than making the loop, and
- * the next lookup behind it, wait for a commit.  An answer carrying
- * per-recipient decisions is a flag's: it is settled here without reading
- * its record first (the publish path stays one store read per answer). */
-static bool handed_to_view_writer(agent *a, const Flagpost__PublishResult *res)
+/* Wake the callers waiting on res's record with the answer, before the
+ * record itself is settled: it is the broker's durable decision already. */
+static void answer_waiters(agent *a, const Flagpost__PublishResult *res)
 {
+    if (!local_api_is_waiting(a, res->message_id.data))
+        return;
     Flagpost__OutboxRecord *rec = NULL;
-    if (a->views == NULL || res->n_decisions > 0 ||
-        outbox_read(a, res->message_id.data, &rec, NULL) != FP_OK)
-        return false;
-    bool view = rec->type == FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW &&
-                rec->state == FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING;
+    if (outbox_read(a, res->message_id.data, &rec, NULL) != FP_OK)
+        return;
+    Flagpost__PublishResult *old = rec->result;
+    Flagpost__OutboxState was = rec->state;
+    if (was == FLAGPOST__OUTBOX_STATE__OUTBOX_PENDING) {
+        rec->result = (Flagpost__PublishResult *)(uintptr_t)res;
+        rec->state = state_for(res->status);
+    }
+    local_api_publish_settled(a, rec);
+    rec->result = old;
+    rec->state = was;
     flagpost__outbox_record__free_unpacked(rec, NULL);
-    if (!view || !view_writer_settle(a->views, res))
+}
+
+/* Settling an answer into its record is left to the writer's thread, which
+ * folds a burst of answers into one lazy commit (deferred_writer.h), so the
+ * loop never waits for that commit and a steady stream of publishes pays
+ * no fsync for it.  Nothing depends on the record being settled first:
+ * the broker committed the answer before sending it, and a record still
+ * pending after a crash is resent and answered again as a duplicate.  The
+ * tracker keeps the record from being resent meanwhile; the writer reports
+ * it settled (deferred_writer_collect) and the tracker then forgets it. */
+static bool handed_to_writer(agent *a, const Flagpost__PublishResult *res, int64_t now)
+{
+    if (a->deferred == NULL || !deferred_writer_settle(a->deferred, res))
         return false;
-    outbox_tracker_forget(a->tracker, res->message_id.data);
+    outbox_tracker_set(a->tracker, res->message_id.data, now);
+    answer_waiters(a, res);
     return true;
 }
 
@@ -175,8 +193,9 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
     Flagpost__OutboxRecord *recs[OUTBOX_MAX_RESULTS] = {0};
     if (n > OUTBOX_MAX_RESULTS)
         n = OUTBOX_MAX_RESULTS;
-    bool mine[OUTBOX_MAX_RESULTS] = {false};   /* settled here, not by the view writer */
+    bool mine[OUTBOX_MAX_RESULTS] = {false};   /* settled here, not by the writer's thread */
     size_t todo = 0;
+    int64_t now = envelope_now_ms();
     for (size_t i = 0; i < n; i++) {
         if (res[i]->message_id.len == 16 &&
             res[i]->status == FLAGPOST__RESULT_STATUS__RESULT_RETRY) {
@@ -185,14 +204,13 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
             log_event(&a->log, LOG_WARN, "publish-retry", "message=%s reason=\"%s\"", hex,
                       res[i]->error);   /* stays pending; the resend timer tries again */
         }
-        mine[i] = settles(res[i]) && !handed_to_view_writer(a, res[i]);
+        mine[i] = settles(res[i]) && !handed_to_writer(a, res[i], now);
         todo += mine[i];
     }
     if (todo == 0)
         return;
-    /* Every answer of the batch in one transaction, and a lazy one: the
-     * broker holds the answer durably, so one lost to a power failure is
-     * asked for again (the record is resent and answered as a duplicate). */
+    /* Without the writer's thread: every answer of the batch in one lazy
+     * transaction, for the same reason as above. */
     fp_error err;
     MDB_txn *txn;
     int rc = agent_store_begin_lazy(a->store, &txn, &err);

@@ -27,11 +27,13 @@ int outbox_read(agent *a, const unsigned char id[16], Flagpost__OutboxRecord **o
  * connected (the record stays pending and is resent later). */
 int outbox_send(agent *a, const Flagpost__OutboxRecord *rec, fp_error *err);
 
-/* Record the broker's answers (all in one transaction, so a burst of
- * answers costs one fsync) and wake any caller waiting on them.  A RETRY
- * answer leaves its record pending.  At most OUTBOX_MAX_RESULTS.  Answers
- * to view records go to the view writer's thread instead (no caller waits
- * on them, so the loop need not wait for their commit: view_writer.h). */
+/* Wake any caller waiting on the broker's answers, and have them written
+ * into their records by the writer's thread, which folds a burst of them
+ * into one lazy commit (deferred_writer.h): the broker committed each answer
+ * before sending it, so the loop need not wait for that commit.  Without
+ * the writer's thread, all of them in one lazy transaction here, then the
+ * callers.  A RETRY answer leaves its record pending.  At most
+ * OUTBOX_MAX_RESULTS. */
 #define OUTBOX_MAX_RESULTS 512
 void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t n);
 

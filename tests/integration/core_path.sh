@@ -72,12 +72,19 @@ check_eq "housing does not get immigration_status" \
 check_eq "lookup by another person finds nothing" "$(pp_lookup_count housing-hf --nhs 4010232137)" 0
 
 # Each flag a lookup shows becomes a signed view event; the broker audits
-# it and answers, and the view writer's thread settles the answer, so
+# it and answers, and the deferred writer's thread settles the answer, so
 # housing's outbox empties without its event loop committing anything.
 outbox_pending_of() { pp_fp "$1" status | jq -r .outbox.pending; }
 check "audit records housing's views" bash -c \
     "$(declare -f pp_audit); FP=$FP PP_BROKER_DATA=$PP_BROKER_DATA; pp_audit --event view | grep -q housing-hf"
 check "housing's view records are settled" wait_output 20 0 outbox_pending_of housing-hf
+# Police's caller was answered as soon as the broker's answer arrived; the
+# writer's thread writes that answer into the outbox record afterwards, so
+# the record settles, and settles to what the caller was told.
+check "police's published record is settled" wait_output 20 0 outbox_pending_of met-police
+pp_fp met-police result "$(jq -r .message_id "$T/publish.out")" >"$T/result.out"
+check_eq "and the stored result is the answer the caller got" \
+    "$(jq -c '{status, decisions}' "$T/result.out")" "$(jq -c '{status, decisions}' "$T/publish.out")"
 
 # Withheld values exist nowhere at housing, and no field value at all is
 # on the broker's disk (only sealed parts and metadata).

@@ -1,15 +1,15 @@
 /*
- * view_writer: view records, committed off the event loop.  See
- * view_writer.h.
+ * deferred_writer: view records and answers, committed off the event loop.  See
+ * deferred_writer.h.
  *
- * Three lists under one mutex: bodies waiting to be committed and the
+ * Four lists under one mutex: bodies waiting to be committed and the
  * broker's answers waiting to be settled (filled by the loop, emptied by
- * the writer), and message ids committed but not yet sent (filled by the
- * writer, emptied by the loop).  The writer swaps the first two out and
+ * the writer), and the message ids of records committed but not yet sent
+ * and of records settled (filled by the writer, emptied by the loop).  The writer swaps the first two out and
  * works without the lock, so the loop only ever waits for a list append.
  * Answers travel packed, so the writer owns its copy outright.
  */
-#include "view_writer.h"
+#include "deferred_writer.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -20,8 +20,9 @@
 #include "agent.h"
 #include "envelope.h"
 #include "outbox.h"
+#include "outbox_tracker.h"
 
-#define ANSWER_WAIT_MS 250
+#define ANSWER_WAIT_MS 100
 
 typedef struct view_body {
     uint8_t *bytes;
@@ -34,7 +35,7 @@ typedef struct packed_answer {
     size_t len;
 } packed_answer;
 
-struct view_writer {
+struct deferred_writer {
     agent *a;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -46,6 +47,8 @@ struct view_writer {
     size_t n_answers, cap_answers;
     unsigned char (*done)[16];
     size_t n_done, cap_done;
+    unsigned char (*settled)[16];
+    size_t n_settled, cap_settled;
 };
 
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -65,7 +68,7 @@ static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* The record outbox_stage would write, built here so this thread reads
  * nothing a reload can swap (agent_reload replaces the policy). */
-static int stage_view(view_writer *w, MDB_txn *txn, const view_body *v, unsigned char id[16],
+static int stage_view(deferred_writer *w, MDB_txn *txn, const view_body *v, unsigned char id[16],
                       fp_error *err)
 {
     Flagpost__OutboxRecord rec = FLAGPOST__OUTBOX_RECORD__INIT;
@@ -82,14 +85,17 @@ static int stage_view(view_writer *w, MDB_txn *txn, const view_body *v, unsigned
     return agent_store_outbox_put(w->a->store, txn, &rec, err);
 }
 
-static int settle_answers(view_writer *w, MDB_txn *txn, const packed_answer *items, size_t n,
-                          fp_error *err)
+/* ids[i] receives answer i's message id (zeros if it does not unpack). */
+static int settle_answers(deferred_writer *w, MDB_txn *txn, const packed_answer *items, size_t n,
+                          unsigned char (*ids)[16], fp_error *err)
 {
     int rc = FP_OK;
     for (size_t i = 0; rc == FP_OK && i < n; i++) {
         Flagpost__PublishResult *res =
             flagpost__publish_result__unpack(NULL, items[i].len, items[i].bytes);
         Flagpost__OutboxRecord *rec = NULL;
+        if (res != NULL && res->message_id.len == 16)
+            memcpy(ids[i], res->message_id.data, 16);
         if (res != NULL)
             rc = outbox_settle_stage(w->a, txn, res, &rec, err);
         if (rec != NULL)
@@ -103,20 +109,23 @@ static int settle_answers(view_writer *w, MDB_txn *txn, const packed_answer *ite
 /* One transaction for a round: the new view records (durable, since each
  * stands for a lookup already answered) and the answers waiting to be
  * settled, which ride along; a round of answers alone commits lazily (see
- * the header).  On success the new records' ids are appended to done. */
-static void commit_round(view_writer *w, view_body *items, size_t n, packed_answer *answers,
+ * the header).  On success the new records' ids are appended to done, and
+ * the settled records' ids to settled. */
+static void commit_round(deferred_writer *w, view_body *items, size_t n, packed_answer *answers,
                          size_t n_answers)
 {
     unsigned char (*ids)[16] = n > 0 ? calloc(n, 16) : NULL;
+    unsigned char (*answered)[16] = n_answers > 0 ? calloc(n_answers, 16) : NULL;
     fp_error err;
     MDB_txn *txn = NULL;
-    int rc = n > 0 && ids == NULL ? fp_error_set(&err, FP_ERR_IO, "out of memory")
+    int rc = (n > 0 && ids == NULL) || (n_answers > 0 && answered == NULL)
+                 ? fp_error_set(&err, FP_ERR_IO, "out of memory")
              : n > 0              ? agent_store_begin(w->a->store, true, &txn, &err)
                                   : agent_store_begin_lazy(w->a->store, &txn, &err);
     for (size_t i = 0; rc == FP_OK && i < n; i++)
         rc = stage_view(w, txn, &items[i], ids[i], &err);
     if (rc == FP_OK)
-        rc = settle_answers(w, txn, answers, n_answers, &err);
+        rc = settle_answers(w, txn, answers, n_answers, answered, &err);
     if (txn != NULL)
         rc = rc == FP_OK ? agent_store_commit(txn, &err) : (agent_store_abort(txn), rc);
     if (rc != FP_OK)   /* answers not settled stay pending: resent, and answered again */
@@ -127,13 +136,19 @@ static void commit_round(view_writer *w, view_body *items, size_t n, packed_answ
         memcpy(w->done[w->n_done], ids, n * 16);
         w->n_done += n;
     }   /* else: committed but not remembered; the resend loop sends them */
+    if (rc == FP_OK && n_answers > 0 &&
+        grow((void **)&w->settled, &w->cap_settled, w->n_settled + n_answers, 16)) {
+        memcpy(w->settled[w->n_settled], answered, n_answers * 16);
+        w->n_settled += n_answers;
+    }   /* else: the tracker keeps them a while longer; harmless */
     pthread_mutex_unlock(&w->lock);
     free(ids);
+    free(answered);
 }
 
 /* Answers alone wait up to ANSWER_WAIT_MS for a view record to commit
  * with, so a steady stream of lookups costs one commit each, not two. */
-static void wait_for_company(view_writer *w)
+static void wait_for_company(deferred_writer *w)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -147,7 +162,7 @@ static void wait_for_company(view_writer *w)
 
 static void *writer_main(void *arg)
 {
-    view_writer *w = arg;
+    deferred_writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->stopping && w->n_queued == 0 && w->n_answers == 0)
@@ -178,9 +193,9 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-view_writer *view_writer_start(agent *a)
+deferred_writer *deferred_writer_start(agent *a)
 {
-    view_writer *w = calloc(1, sizeof *w);
+    deferred_writer *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;
     w->a = a;
@@ -195,7 +210,7 @@ view_writer *view_writer_start(agent *a)
     return w;
 }
 
-void view_writer_stop(view_writer *w)
+void deferred_writer_stop(deferred_writer *w)
 {
     if (w == NULL)
         return;
@@ -209,10 +224,11 @@ void view_writer_stop(view_writer *w)
     free(w->queued);
     free(w->answers);
     free(w->done);
+    free(w->settled);
     free(w);
 }
 
-void view_writer_submit(view_writer *w, uint8_t *body, size_t len)
+void deferred_writer_submit(deferred_writer *w, uint8_t *body, size_t len)
 {
     pthread_mutex_lock(&w->lock);
     if (grow((void **)&w->queued, &w->cap_queued, w->n_queued + 1, sizeof *w->queued)) {
@@ -230,7 +246,7 @@ void view_writer_submit(view_writer *w, uint8_t *body, size_t len)
     }
 }
 
-bool view_writer_settle(view_writer *w, const Flagpost__PublishResult *res)
+bool deferred_writer_settle(deferred_writer *w, const Flagpost__PublishResult *res)
 {
     size_t len = flagpost__publish_result__get_packed_size(res);
     uint8_t *bytes = malloc(len ? len : 1);
@@ -250,14 +266,21 @@ bool view_writer_settle(view_writer *w, const Flagpost__PublishResult *res)
     return queued;
 }
 
-void view_writer_collect(view_writer *w)
+void deferred_writer_collect(deferred_writer *w)
 {
     pthread_mutex_lock(&w->lock);
     unsigned char (*ids)[16] = w->done;
     size_t n = w->n_done;
     w->done = NULL;
     w->n_done = w->cap_done = 0;
+    unsigned char (*settled)[16] = w->settled;
+    size_t n_settled = w->n_settled;
+    w->settled = NULL;
+    w->n_settled = w->cap_settled = 0;
     pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < n_settled; i++)
+        outbox_tracker_forget(w->a->tracker, settled[i]);
+    free(settled);
     for (size_t i = 0; i < n; i++) {
         Flagpost__OutboxRecord *rec = NULL;
         if (outbox_read(w->a, ids[i], &rec, NULL) == FP_OK) {
