@@ -89,8 +89,10 @@ static char *flag_request(const char *to, unsigned long n)
 }
 
 /* Answers come back in the order of the requests (one local socket, one
- * publisher), so the k-th answer's latency is the sender's own share: its
- * validation, sealing, signing and durable outbox commit. */
+ * publisher), so the k-th answer is the k-th request's.  The agent answers
+ * once the broker has decided, so its latency covers the sender's
+ * validation, sealing, signing and outbox commit and the broker's checks,
+ * decision and commit: everything but the recipient's share. */
 static size_t drain_replies(void *sock, size_t *errors, const double *sent, double *answered,
                             size_t done, size_t total)
 {
@@ -194,7 +196,7 @@ int main(int argc, char **argv)
            total, rate, skip, lat[total - 1], replies, errors);
     if (replies >= total) {
         qsort(answered + skip, m, sizeof *answered, bench_cmp_double);
-        printf("# sender's answer (its outbox commit): p50 %.3f ms, p99 %.3f ms\n",
+        printf("# the publisher's answer (sender and broker committed): p50 %.3f ms, p99 %.3f ms\n",
                answered[skip + m / 2], answered[skip + (m * 99) / 100]);
     }
     for (size_t i = 0; i < total; i++)
