@@ -60,6 +60,25 @@ for a in $RECIPIENTS; do check "$a catches up again" wait_output 30 8 stored $a;
 MSG=$(jq -r .message_id "$T/away.out" | head -1)
 check_eq "the decisions are retrievable later by message id" \
     "$(pp_fp met-police result "$MSG" | jq -r '.decisions[] | select(.recipient=="housing-hf") | .decision')" allowed
+# The caller is answered when the broker's answer arrives; the agent's
+# deferred writer records that answer in the outbox record up to 0.1 s
+# later (agents/deferred_writer.h).  Killed straight after an answer
+# (usually inside that moment), the agent comes back with the record
+# pending or settled; either way it ends as the caller was told, and the
+# flag is delivered once (counted with the stream's below).
+stop_pid "$PP_PID_met_police" TERM
+check "police restarts, waiting for the broker's answers" pp_start_agent met-police
+pp_wait_connected met-police
+flag_json 900009 | pp_fp met-police publish - >"$T/answered.out"
+kill -KILL "$PP_PID_met_police"; wait "$PP_PID_met_police" 2>/dev/null
+check_eq "the publish was answered: accepted" "$(jq -r .status "$T/answered.out")" accepted
+check "police restarts after the kill" pp_start_agent met-police --publish-wait 0
+check "its outbox settles" wait_output 30 0 outbox_pending
+check_eq "to what the caller was told" \
+    "$(pp_fp met-police result "$(jq -r .message_id "$T/answered.out")" | jq -c '{status, decisions}')" \
+    "$(jq -c '{status, decisions}' "$T/answered.out")"
+for a in $RECIPIENTS; do check "$a stores it" wait_output 30 9 stored $a; done
+cat "$T/answered.out" >>"$T/away.out"
 
 # ---------------------------------------------------------------- 2. crashes
 chaos() {   # kill the broker at random moments, restart it each time
@@ -91,7 +110,7 @@ T_PIDS+=("$PP_BROKER_PID")
 check "the broker was killed at least 5 times" test "$(cat "$T/kills")" -ge 5
 check_eq "every publish was accepted by the agent" "$(jq -r .flag_id "$T/stream.out" | sort -u | wc -l)" "$STREAM"
 check "the outbox drains after the crashes" wait_output 120 0 outbox_pending
-TOTAL=$((STREAM + 8))
+TOTAL=$((STREAM + 9))
 for a in $RECIPIENTS; do check "$a holds every flag" wait_output 120 "$TOTAL" stored $a; done
 
 jq -r .flag_id "$T/away.out" "$T/stream.out" | sort >"$T/accepted.ids"
