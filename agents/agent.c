@@ -164,7 +164,7 @@ int agent_open(agent *a, const agent_config *cfg, const fp_log *log, fp_error *e
         return rc;
     if (outbox_tracker_new(&a->tracker) != FP_OK)
         return fp_error_set(err, FP_ERR_IO, "out of memory");
-    a->deferred = deferred_writer_start(a);   /* NULL: views are recorded inline */
+    a->deferred = deferred_writer_start(a);   /* NULL: views and answers written inline */
     if ((rc = witness_open(a, &a->witness, err)) != FP_OK)
         return rc;
     a->zmq = zmq_ctx_new();

@@ -1,12 +1,13 @@
 /*
- * deferred_writer: view records and answers, committed off the event loop.  See
- * deferred_writer.h.
+ * deferred_writer: view records and answers, committed off the event
+ * loop.  See deferred_writer.h.
  *
  * Four lists under one mutex: bodies waiting to be committed and the
  * broker's answers waiting to be settled (filled by the loop, emptied by
  * the writer), and the message ids of records committed but not yet sent
- * and of records settled (filled by the writer, emptied by the loop).  The writer swaps the first two out and
- * works without the lock, so the loop only ever waits for a list append.
+ * and of records settled (filled by the writer, emptied by the loop).  The
+ * writer swaps the first two out and works without the lock, so the loop
+ * only ever waits for a list append.
  * Answers travel packed, so the writer owns its copy outright.
  */
 #include "deferred_writer.h"

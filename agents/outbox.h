@@ -40,7 +40,7 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
 /* Stage one answer in txn: a pending record takes the answer's state and
  * result; unknown or already settled records are left alone.  *rec is
  * set (caller frees) when a record was settled.  Touches only the store,
- * so the view writer's thread may call it too. */
+ * so the deferred writer's thread may call it too. */
 int outbox_settle_stage(agent *a, MDB_txn *txn, const Flagpost__PublishResult *res,
                         Flagpost__OutboxRecord **rec, fp_error *err);
 

@@ -305,12 +305,7 @@ static int bench_rtt(double seconds)
         free(lat);
         return 1;
     }
-    const char *trace = getenv("FLAGPOST_RTT_TRACE");   /* per round trip, in order */
-    FILE *tf = trace != NULL ? fopen(trace, "w") : NULL;
-    for (size_t i = 0; tf != NULL && i < n; i++)
-        fprintf(tf, "%zu %.1f\n", i, lat[i]);
-    if (tf != NULL)
-        fclose(tf);
+    bench_write_trace("FLAGPOST_RTT_TRACE", lat, n);
     qsort(lat, n, sizeof *lat, bench_cmp_double);
     printf("floor_ipc_rtt_p50_us %.1f\n", lat[n / 2]);
     printf("floor_ipc_rtt_p99_us %.1f\n", lat[(n * 99) / 100]);

@@ -153,12 +153,7 @@ static int measure(const options *o)
             found += strstr(reply, "\"flag_id\"") != NULL;
         }
     }
-    const char *trace = getenv("FLAGPOST_LOOKUP_TRACE");   /* per lookup: its latency, in order */
-    FILE *tf = trace != NULL ? fopen(trace, "w") : NULL;
-    for (size_t i = 0; tf != NULL && i < o->count; i++)
-        fprintf(tf, "%zu %.1f\n", i, lat[i]);
-    if (tf != NULL)
-        fclose(tf);
+    bench_write_trace("FLAGPOST_LOOKUP_TRACE", lat, o->count);
     qsort(lat, o->count, sizeof *lat, bench_cmp_double);
     printf("lookup_p50_us %.1f\n", lat[o->count / 2]);
     printf("lookup_p99_us %.1f\n", lat[(o->count * 99) / 100]);

@@ -39,8 +39,7 @@ void merkle_leaf_hash(const uint8_t *entry, size_t len, unsigned char out[32])
     sha256_state st;
     sha256_init(&st);
     sha256_update(&st, &prefix, 1);
-    if (len > 0)
-        sha256_update(&st, entry, len);
+    sha256_update(&st, entry, len);
     sha256_final(&st, out);
 }
 
@@ -51,17 +50,12 @@ void merkle_node_hash(const unsigned char left[32], const unsigned char right[32
     buf[0] = 0x01;
     memcpy(buf + 1, left, MERKLE_HASH_LEN);
     memcpy(buf + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
-    sha256_state st;
-    sha256_init(&st);
-    sha256_update(&st, buf, sizeof buf);
-    sha256_final(&st, out);
+    sha256_digest(out, buf, sizeof buf);
 }
 
 void merkle_empty_root(unsigned char out[32])
 {
-    sha256_state st;
-    sha256_init(&st);
-    sha256_final(&st, out);
+    sha256_digest(out, NULL, 0);
 }
 
 void merkle_fold_frontier(uint64_t size, const unsigned char (*frontier)[32],

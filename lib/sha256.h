@@ -26,6 +26,7 @@ typedef SHA256_CTX sha256_state;
 typedef crypto_hash_sha256_state sha256_state;
 #endif
 
+/* data may be NULL when len is 0 (nothing is hashed). */
 void sha256_init(sha256_state *st);
 void sha256_update(sha256_state *st, const void *data, size_t len);
 void sha256_final(sha256_state *st, unsigned char out[32]);
