@@ -21,6 +21,11 @@
  *                                     waiting for its answer (p50 and p99,
  *                                     us): the floor under a lookup over an
  *                                     agent's local socket
+ *   ceilings unixrtt SECONDS          the same round trips over a bare Unix
+ *                                     stream socket (no ZeroMQ, no I/O
+ *                                     threads): the floor under a round
+ *                                     trip between two processes on this
+ *                                     machine by any local socket at all
  *
  * Each prints one line "NAME VALUE".  Nothing here is flagpost code: these
  * are the libraries alone, doing the least work the design must pay for.
@@ -28,9 +33,11 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,6 +246,50 @@ static int bench_lmdb(double seconds, int per_commit)
 
 /* ---------------------------------------------------------------- rtt */
 
+#define RTT_REQUEST "{\"op\":\"lookup\",\"nhs\":\"9434765919\"}"
+#define RTT_ANSWER_LEN 2048
+
+typedef bool (*round_trip_fn)(void *ctx);
+
+/* Round trips at 200 a second, each waiting for its answer, the way the
+ * lookup bench asks; NULL when the first fails. *n is how many were timed. */
+static double *paced_round_trips(double seconds, round_trip_fn trip, void *ctx, size_t *n)
+{
+    size_t cap = (size_t)(seconds * 200) + 16;
+    double *lat = calloc(cap, sizeof *lat), next = bench_now_s() + 0.2;
+    bool ok = lat != NULL;
+    *n = 0;
+    for (double end = next + seconds; ok && *n < cap && next < end; next += 1.0 / 200) {
+        while (bench_now_s() < next)
+            usleep(100);
+        double t0 = bench_now_s();
+        ok = trip(ctx);
+        lat[(*n)++] = (bench_now_s() - t0) * 1e6;
+    }
+    if (!ok) {
+        free(lat);
+        return NULL;
+    }
+    return lat;
+}
+
+static int print_round_trips(const char *transport, double *lat, size_t n)
+{
+    bench_write_trace("FLAGPOST_RTT_TRACE", lat, n);
+    qsort(lat, n, sizeof *lat, bench_cmp_double);
+    printf("floor_%s_rtt_p50_us %.1f\n", transport, lat[n / 2]);
+    printf("floor_%s_rtt_p99_us %.1f\n", transport, lat[(n * 99) / 100]);
+    free(lat);
+    return 0;
+}
+
+static bool zmq_round_trip(void *dealer)
+{
+    char answer[4096];
+    zmq_send(dealer, RTT_REQUEST, sizeof RTT_REQUEST - 1, 0);
+    return zmq_recv(dealer, answer, sizeof answer, 0) > 0;
+}
+
 /* The answering process: echo a 2 KB answer to every request until the
  * empty request.  Forked before either side makes a ZeroMQ context. */
 static int rtt_echo(const char *ep)
@@ -249,7 +300,7 @@ static int rtt_echo(const char *ep)
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
     if (zmq_bind(router, ep) != 0)
         return 1;
-    unsigned char id[256], req[256], answer[2048];
+    unsigned char id[256], req[256], answer[RTT_ANSWER_LEN];
     memset(answer, 'a', sizeof answer);
     for (;;) {
         int idlen = zmq_recv(router, id, sizeof id, 0);
@@ -278,20 +329,12 @@ static int bench_rtt(double seconds)
     int zero = 0;
     zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof zero);
     zmq_connect(dealer, ep);   /* ipc: connects once the echo has bound */
-    size_t cap = (size_t)(seconds * 200) + 16, n = 0;
-    double *lat = calloc(cap, sizeof *lat), next = bench_now_s() + 0.2;
     char answer[4096];
     zmq_send(dealer, "warm", 4, 0);   /* the connection is made before timing */
-    int ok = zmq_recv(dealer, answer, sizeof answer, 0) > 0;
-    for (double end = next + seconds; ok && lat != NULL && n < cap && next < end;
-         next += 1.0 / 200) {
-        while (bench_now_s() < next)
-            usleep(100);
-        double t0 = bench_now_s();
-        zmq_send(dealer, "{\"op\":\"lookup\",\"nhs\":\"9434765919\"}", 34, 0);
-        ok = zmq_recv(dealer, answer, sizeof answer, 0) > 0;
-        lat[n++] = (bench_now_s() - t0) * 1e6;
-    }
+    size_t n = 0;
+    double *lat = NULL;
+    if (zmq_recv(dealer, answer, sizeof answer, 0) > 0)
+        lat = paced_round_trips(seconds, zmq_round_trip, dealer, &n);
     zmq_send(dealer, "", 0, 0);
     zmq_close(dealer);
     zmq_ctx_term(ctx);
@@ -300,24 +343,86 @@ static int bench_rtt(double seconds)
     snprintf(path, sizeof path, "%s/echo.sock", dir);
     unlink(path);
     rmdir(dir);
-    if (!ok || lat == NULL || n == 0) {
+    if (lat == NULL) {
         fprintf(stderr, "ceilings: rtt: no answer over %s\n", ep);
-        free(lat);
         return 1;
     }
-    bench_write_trace("FLAGPOST_RTT_TRACE", lat, n);
-    qsort(lat, n, sizeof *lat, bench_cmp_double);
-    printf("floor_ipc_rtt_p50_us %.1f\n", lat[n / 2]);
-    printf("floor_ipc_rtt_p99_us %.1f\n", lat[(n * 99) / 100]);
-    free(lat);
+    return print_round_trips("ipc", lat, n);
+}
+
+/* ---------------------------------------------------------------- unixrtt */
+
+static bool full_write(int fd, const void *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(fd, (const char *)buf + done, len - done);
+        if (w <= 0)
+            return false;
+        done += (size_t)w;
+    }
+    return true;
+}
+
+static bool full_read(int fd, void *buf, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t r = read(fd, (char *)buf + done, len - done);
+        if (r <= 0)
+            return false;
+        done += (size_t)r;
+    }
+    return true;
+}
+
+/* The answering process: a 2 KB answer to every request, until EOF. */
+static int unix_echo(int fd)
+{
+    char req[sizeof RTT_REQUEST - 1], answer[RTT_ANSWER_LEN];
+    memset(answer, 'a', sizeof answer);
+    while (full_read(fd, req, sizeof req))
+        if (!full_write(fd, answer, sizeof answer))
+            return 1;
     return 0;
+}
+
+static bool unix_round_trip(void *ctx)
+{
+    int fd = *(int *)ctx;
+    char answer[RTT_ANSWER_LEN];
+    return full_write(fd, RTT_REQUEST, sizeof RTT_REQUEST - 1) &&
+           full_read(fd, answer, sizeof answer);
+}
+
+static int bench_unix_rtt(double seconds)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        perror("ceilings: unixrtt: socketpair");
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        _exit(unix_echo(sv[1]));
+    }
+    close(sv[1]);
+    size_t n = 0;
+    double *lat = pid > 0 ? paced_round_trips(seconds, unix_round_trip, &sv[0], &n) : NULL;
+    close(sv[0]);   /* EOF ends the echo */
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    if (lat == NULL) {
+        fprintf(stderr, "ceilings: unixrtt: no answer from the echo process\n");
+        return 1;
+    }
+    return print_round_trips("unix", lat, n);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 3 || sodium_init() < 0) {
         fprintf(stderr, "usage: ceilings verify SECONDS THREADS | curve SECONDS | lmdb SECONDS | "
-                        "commit SECONDS | rtt SECONDS\n");
+                        "commit SECONDS | rtt SECONDS | unixrtt SECONDS\n");
         return 2;
     }
     double seconds = atof(argv[2]);
@@ -333,6 +438,8 @@ int main(int argc, char **argv)
         return bench_lmdb(seconds, 1);
     if (strcmp(argv[1], "rtt") == 0)
         return bench_rtt(seconds);
+    if (strcmp(argv[1], "unixrtt") == 0)
+        return bench_unix_rtt(seconds);
     fprintf(stderr, "ceilings: unknown mode %s\n", argv[1]);
     return 2;
 }
