@@ -21,7 +21,7 @@ check "every entry has name, value, unit, ceiling, ratio" jq -e \
     'all(.[]; has("name") and has("value") and has("unit") and has("ceiling") and has("ratio"))' \
     "$OUT"
 for name in ceiling_ed25519_verify_2core ceiling_curve_msgs ceiling_lmdb_group_commit \
-            floor_ipc_rtt_p50_us floor_ipc_rtt_p99_us floor_unix_rtt_p50_us floor_unix_rtt_p99_us \
+            floor_ipc_rtt_p50_us floor_ipc_rtt_p99_us floor_unix_rtt_p50_us floor_unix_rtt_p99_us bound_capacity_flags_per_s \
             broker_capacity_flags_per_s e2e_latency_p50_ms e2e_latency_p99_ms lookup_p99_us \
             policy_decide_ns audit_verify_entries_per_s agent_rss_mb broker_rss_mb_1m_queued \
             peer_rabbitmq_durable_msgs peer_mosquitto_qos1_msgs; do
