@@ -28,8 +28,9 @@
  *                                     machine by any local socket at all
  *
  * Each prints lines "NAME VALUE"; verify and curve also print the CPU time
- * (all cores, user and system) one verification or one message cost.  Nothing here is flagpost code: these
- * are the libraries alone, doing the least work the design must pay for.
+ * (all cores, user and system) one verification or one message cost.
+ * Nothing here is flagpost code: these are the libraries alone, doing the
+ * least work the design must pay for.
  */
 #include <lmdb.h>
 #include <pthread.h>
