@@ -56,19 +56,6 @@ void delivery_pump(broker *b, int64_t now)
         broker_store_abort(txn);
 }
 
-static void mark_delivered(broker *b, MDB_txn *txn, const uint8_t flag_id[16],
-                           const char *agency, int64_t now)
-{
-    Flagpost__BrokerFlag *f = NULL;
-    if (broker_store_flag_get(b->store, txn, flag_id, &f, NULL) != FP_OK)
-        return;
-    for (size_t i = 0; i < f->n_recipients; i++)
-        if (strcmp(f->recipients[i]->agency, agency) == 0 && f->recipients[i]->delivered_ms == 0)
-            f->recipients[i]->delivered_ms = now;
-    broker_store_flag_put(b->store, txn, flag_id, f, NULL);
-    flagpost__broker_flag__free_unpacked(f, NULL);
-}
-
 /* Audit one acknowledged delivery from its stored bytes. */
 static int audit_delivery(broker *b, MDB_txn *txn, const char *agency,
                           const Flagpost__Deliver *dv, const Flagpost__DeliveryAckItem *item,
@@ -90,8 +77,6 @@ static int audit_delivery(broker *b, MDB_txn *txn, const char *agency,
         e.reason = item->reason;
         e.stage = (char *)"recipient";
         rc = audit_entry_append(b->store, txn, &e, now, err);
-        if (rc == FP_OK && item->stored)
-            mark_delivered(b, txn, body->flag_id.data, agency, now);
         if (!item->stored)
             log_event(&b->log, LOG_WARN, "delivery-rejected", "recipient=%s sender=%s reason=%s",
                       agency, env->sender, item->reason);
