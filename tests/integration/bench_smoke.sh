@@ -37,3 +37,36 @@ check "capacity has a ratio against its ceiling" jq -e \
 check "lookup has a ratio against the bare ipc round trip" jq -e \
     '.[] | select(.name == "lookup_p99_us") | .ratio | type == "number"' "$OUT"
 check_grep "the table is printed" "broker_capacity_flags_per_s" "$T/bench.out"
+
+# FLAGPOST_BENCH_IN_MEMORY: a name it does not know is refused, saying
+# which; the e2e section runs with every store on /dev/shm and leaves
+# nothing there.
+FLAGPOST_BENCH_IN_MEMORY="broker disk" "$ROOT/bench/run" "$BUILD" --smoke \
+    >"$T/mem-bad.out" 2>"$T/mem-bad.err"
+check_eq "an unknown FLAGPOST_BENCH_IN_MEMORY name exits 2" "$?" 2
+check_grep "the refusal names the bad word" '"disk" is not broker, sender or recipient' \
+    "$T/mem-bad.err"
+shm_before=$(ls -d /dev/shm/fp-bench.* 2>/dev/null | wc -l)
+BENCH_OUT=$T/mem.json FLAGPOST_BENCH_ONLY=e2e FLAGPOST_BENCH_IN_MEMORY="broker sender recipient" \
+    "$ROOT/bench/run" "$BUILD" --smoke >"$T/mem.out" 2>"$T/mem.err"
+check_eq "e2e with every store in memory exits 0" "$?" 0
+check "it records the e2e p99" jq -e \
+    '[.[] | select(.name == "e2e_latency_p99_ms") | .value | type == "number"] == [true]' \
+    "$T/mem.json"
+check_eq "it leaves nothing in /dev/shm" "$(ls -d /dev/shm/fp-bench.* 2>/dev/null | wc -l)" \
+    "$shm_before"
+# ... and the stores really were there: kept (KEEP_BENCH_DIR), the run's
+# /dev/shm directory holds all three and its working directory none.
+KEEP_BENCH_DIR=1 BENCH_OUT=$T/mem2.json FLAGPOST_BENCH_ONLY=e2e \
+    FLAGPOST_BENCH_IN_MEMORY="broker sender recipient" "$ROOT/bench/run" "$BUILD" --smoke \
+    >"$T/mem2.out" 2>"$T/mem2.err"
+W=$(sed -n 's/^== setting up .*(\(.*\))$/\1/p' "$T/mem2.err")
+SHM=$(ls -d /dev/shm/fp-bench.* 2>/dev/null | while read -r d; do
+    [ -e "$d/data-idva" ] && echo "$d"; done | head -1)
+check "the kept run names its working directory" test -n "$W" -a -d "$W"
+for s in broker-data data-met-police data-idva; do
+    check "the kept run's $s is in /dev/shm" test -e "$SHM/$s/data.mdb"
+    check_fails "the kept run's $s is not in its working directory" test -e "$W/$s"
+done
+[ -n "$W" ] && rm -rf "$W"
+[ -n "$SHM" ] && rm -rf "$SHM"
