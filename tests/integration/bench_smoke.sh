@@ -57,12 +57,12 @@ check_eq "it leaves nothing in /dev/shm" "$(ls -d /dev/shm/fp-bench.* 2>/dev/nul
     "$shm_before"
 # ... and the stores really were there: kept (KEEP_BENCH_DIR), the run's
 # /dev/shm directory holds all three and its working directory none.
+ls -d /dev/shm/fp-bench.* 2>/dev/null | sort >"$T/shm-before"
 KEEP_BENCH_DIR=1 BENCH_OUT=$T/mem2.json FLAGPOST_BENCH_ONLY=e2e \
     FLAGPOST_BENCH_IN_MEMORY="broker sender recipient" "$ROOT/bench/run" "$BUILD" --smoke \
     >"$T/mem2.out" 2>"$T/mem2.err"
 W=$(sed -n 's/^== setting up .*(\(.*\))$/\1/p' "$T/mem2.err")
-SHM=$(ls -d /dev/shm/fp-bench.* 2>/dev/null | while read -r d; do
-    [ -e "$d/data-idva" ] && echo "$d"; done | head -1)
+SHM=$(ls -d /dev/shm/fp-bench.* 2>/dev/null | sort | comm -13 "$T/shm-before" - | head -1)
 check "the kept run names its working directory" test -n "$W" -a -d "$W"
 for s in broker-data data-met-police data-idva; do
     check "the kept run's $s is in /dev/shm" test -e "$SHM/$s/data.mdb"
