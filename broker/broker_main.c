@@ -46,7 +46,7 @@ static void usage(FILE *out)
           "  --skew SECONDS     allowed difference between a sender's clock and ours\n"
           "                     (default 300)\n"
           "  --window N         unacknowledged deliveries per agency (default 256)\n"
-          "  --batch N          most messages committed together (default 256)\n"
+          "  --batch N          most messages committed together (default 1024)\n"
           "  --map-size MB      maximum database size (default 8192)\n"
           "  --checkpoint-interval MS\n"
           "                     sign a checkpoint of the audit tree at least this often\n"
