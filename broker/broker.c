@@ -39,7 +39,11 @@ void broker_config_defaults(broker_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->skew_ms = ENVELOPE_DEFAULT_SKEW_MS;
     cfg->presence_timeout_ms = 10000;
-    cfg->delivery_window = 256;
+    /* Enough to cover a busy broker's acknowledgement round trip (a whole
+     * batch cycle) at full rate: at 256 the deliveries fell behind the
+     * intake and drained after it (docs/performance.md).  About 5 MB of
+     * 1.3 KB flags in flight per agency at most. */
+    cfg->delivery_window = 4096;
     /* Saturated, every batch is full, and a bigger one pays its flushes
      * over more flags; below that a batch is whatever arrived during the
      * last commit, so the size never adds waiting (docs/performance.md). */

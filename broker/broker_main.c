@@ -45,7 +45,7 @@ static void usage(FILE *out)
           "  --bind ENDPOINT    where agents connect, e.g. tcp://0.0.0.0:7400\n"
           "  --skew SECONDS     allowed difference between a sender's clock and ours\n"
           "                     (default 300)\n"
-          "  --window N         unacknowledged deliveries per agency (default 256)\n"
+          "  --window N         unacknowledged deliveries per agency (default 4096)\n"
           "  --batch N          most messages committed together (default 1024)\n"
           "  --map-size MB      maximum database size (default 8192)\n"
           "  --checkpoint-interval MS\n"
