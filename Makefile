@@ -32,7 +32,7 @@ endif
 # Optional: the broker links jemalloc when it is installed (install-deps
 # installs it).  The broker's loop allocates what ZeroMQ's I/O thread frees,
 # and the other way round; glibc's malloc serialises those frees on one arena
-# lock (perf: most of the broker's futex calls under load), jemalloc's
+# lock (perf: half of the broker's futex calls under load), jemalloc's
 # per-thread caches do not.  Not in the sanitizer build, whose allocator must
 # own malloc.  docs/performance.md has the numbers.
 ifeq ($(SAN),)
