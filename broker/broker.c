@@ -42,8 +42,11 @@ void broker_config_defaults(broker_config *cfg)
     /* Enough to cover a busy broker's acknowledgement round trip (a whole
      * batch cycle) at full rate: at 256 the deliveries fell behind the
      * intake and drained after it (docs/performance.md).  About 5 MB of
-     * 1.3 KB flags in flight per agency at most. */
+     * 1.3 KB flags in flight per agency at most; the bytes bound what
+     * large flags may hold in the sockets and the agent's receive queue
+     * (4,096 of the largest messages would be 16 GB). */
     cfg->delivery_window = 4096;
+    cfg->delivery_window_bytes = (size_t)32 << 20;
     /* Saturated, every batch is full, and a bigger one pays its flushes
      * over more flags; below that a batch is whatever arrived during the
      * last commit, so the size never adds waiting (docs/performance.md). */
@@ -243,7 +246,7 @@ static void check_presence(broker *b, int64_t now)
         if (!p->connected || now - p->last_heard_ms <= b->cfg.presence_timeout_ms)
             continue;
         p->connected = false;
-        p->inflight = 0;
+        peers_forget_inflight(p);
         log_event(&b->log, LOG_INFO, "agent-disconnected", "agency=%s", p->agency);
         MDB_txn *txn;
         fp_error err;

@@ -56,6 +56,7 @@ typedef struct broker_config {
     int64_t skew_ms;
     int64_t presence_timeout_ms;   /* no word from an agent this long: disconnected */
     size_t delivery_window;        /* unacknowledged deliveries per agency */
+    size_t delivery_window_bytes;  /* ... and their bytes (one always goes) */
     size_t batch_max;              /* messages per group commit */
     size_t map_size;
     int64_t checkpoint_ms;         /* sign a checkpoint at least this often while busy */

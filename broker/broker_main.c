@@ -46,6 +46,8 @@ static void usage(FILE *out)
           "  --skew SECONDS     allowed difference between a sender's clock and ours\n"
           "                     (default 300)\n"
           "  --window N         unacknowledged deliveries per agency (default 4096)\n"
+          "  --window-mb N      ... and at most N MB of them (default 32; one delivery\n"
+          "                     always goes, however large)\n"
           "  --batch N          most messages committed together (default 1024)\n"
           "  --map-size MB      maximum database size (default 8192)\n"
           "  --checkpoint-interval MS\n"
@@ -79,7 +81,7 @@ static void usage(FILE *out)
 }
 
 enum {
-    OPT_SKEW = 256, OPT_WINDOW, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT,
+    OPT_SKEW = 256, OPT_WINDOW, OPT_WINDOW_MB, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT,
     OPT_MAX_MESSAGE, OPT_AGENCY_RATE, OPT_AGENCY_BURST, OPT_CONNECT_RATE, OPT_CONNECT_TOTAL
 };
 
@@ -129,6 +131,11 @@ static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *
             return FP_ERR_INPUT;
         cfg->delivery_window = (size_t)v;
         return FP_OK;
+    case OPT_WINDOW_MB:
+        if (cli_parse_int("--window-mb", arg, 1, 4096, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->delivery_window_bytes = (size_t)v << 20;
+        return FP_OK;
     case OPT_BATCH:
         if (cli_parse_int("--batch", arg, 1, 100000, &v, err) != FP_OK)
             return FP_ERR_INPUT;
@@ -155,6 +162,7 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         {"policy", required_argument, NULL, 'p'},   {"data", required_argument, NULL, 'd'},
         {"bind", required_argument, NULL, 'b'},     {"skew", required_argument, NULL, OPT_SKEW},
         {"window", required_argument, NULL, OPT_WINDOW},
+        {"window-mb", required_argument, NULL, OPT_WINDOW_MB},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -180,6 +188,7 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         case 'b': cfg->bind_endpoint = optarg; break;
         case OPT_SKEW:
         case OPT_WINDOW:
+        case OPT_WINDOW_MB:
         case OPT_BATCH:
         case OPT_MAP_SIZE:
         case OPT_CHECKPOINT:

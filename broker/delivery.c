@@ -15,15 +15,24 @@
 typedef struct pump_ctx {
     broker *b;
     peer *p;
-    size_t room;
     int64_t now;
     bool blocked;
 } pump_ctx;
 
+/* Whether p's window has room for one more delivery of len bytes.  The
+ * first always fits, so a flag larger than the byte window still goes. */
+static bool window_has_room(const broker *b, const peer *p, size_t len)
+{
+    if (p->inflight == 0)
+        return true;
+    return p->inflight < b->cfg.delivery_window &&
+           p->inflight_bytes + len <= b->cfg.delivery_window_bytes;
+}
+
 static int pump_one(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
 {
     pump_ctx *c = ctx;
-    if (c->room == 0)
+    if (!window_has_room(c->b, c->p, len))
         return 1;
     if (broker_send(c->b, c->p->routing, c->p->routing_len, bytes, len) != FP_OK) {
         c->blocked = true;
@@ -31,8 +40,8 @@ static int pump_one(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
     }
     c->p->cursor = seq;
     c->p->inflight++;
+    c->p->inflight_bytes += len;
     c->p->last_progress_ms = c->now;
-    c->room--;
     return 0;
 }
 
@@ -49,7 +58,7 @@ void delivery_pump(broker *b, int64_t now)
             continue;
         if (txn == NULL && broker_store_begin(b->store, false, &txn, NULL) != FP_OK)
             return;
-        pump_ctx c = {.b = b, .p = p, .room = b->cfg.delivery_window - p->inflight, .now = now};
+        pump_ctx c = {.b = b, .p = p, .now = now};
         broker_store_queue_scan(b->store, txn, p->agency, p->cursor, pump_one, &c, NULL);
     }
     if (txn != NULL)
@@ -100,6 +109,7 @@ static int ack_one(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAck
         return rc;
     if (p->inflight > 0)
         p->inflight--;
+    p->inflight_bytes -= len < p->inflight_bytes ? len : p->inflight_bytes;
     p->last_progress_ms = now;
     Flagpost__ToAgent *msg = flagpost__to_agent__unpack(NULL, len, bytes);
     free(bytes);
@@ -135,7 +145,7 @@ void delivery_check_stalls(broker *b, int64_t now, int64_t stall_ms)
             log_event(&b->log, LOG_WARN, "delivery-stalled",
                       "agency=%s unacknowledged=%zu action=resend", p->agency, p->inflight);
             p->cursor = 0;
-            p->inflight = 0;
+            peers_forget_inflight(p);
             p->last_progress_ms = now;
         }
     }

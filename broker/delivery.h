@@ -4,9 +4,10 @@
  * commit (with a `delivered` audit entry, or `recipient_rejected` when the
  * agent's own checks refused it).
  *
- * At most delivery_window entries are unacknowledged per connection, so a
- * slow or absent agency costs disk (LMDB holds its backlog), never broker
- * memory.  A connection that stops acknowledging is rewound and resent
+ * At most delivery_window entries, and delivery_window_bytes of them, are
+ * unacknowledged per connection, so a slow or absent agency costs disk
+ * (LMDB holds its backlog), never broker or agent memory; the first entry
+ * always goes, so a flag larger than the byte window is not stuck.  A connection that stops acknowledging is rewound and resent
  * from the front of its queue; the agent drops what it already stored.
  */
 #ifndef FLAGPOST_DELIVERY_H

@@ -74,7 +74,7 @@ peer *peers_touch(peers *p, const char *agency, const unsigned char *routing, si
         e->connected = true;
         e->connected_ms = now;
         e->cursor = 0;
-        e->inflight = 0;
+        peers_forget_inflight(e);
         e->last_progress_ms = now;
         e->sock_known = false;   /* the caller notes the new socket */
     }
@@ -90,4 +90,10 @@ size_t peers_count(const peers *p)
 peer *peers_at(peers *p, size_t i)
 {
     return i < p->count ? p->items[i] : NULL;
+}
+
+void peers_forget_inflight(peer *p)
+{
+    p->inflight = 0;
+    p->inflight_bytes = 0;
 }

@@ -28,6 +28,7 @@ typedef struct peer {
     int64_t last_heard_ms;
     uint64_t cursor;          /* highest queue seq sent on this connection */
     size_t inflight;          /* sent and not yet acknowledged */
+    size_t inflight_bytes;    /* ... and their size */
     int64_t last_progress_ms; /* last send or acknowledgement */
     /* The socket this connection arrived on, so it can be closed when the
      * agency's certificate stops being valid (sessions.h). */
@@ -50,5 +51,9 @@ peer *peers_touch(peers *p, const char *agency, const unsigned char *routing, si
 
 size_t peers_count(const peers *p);
 peer *peers_at(peers *p, size_t i);
+
+/* Forget what was sent on p's connection and not acknowledged: it is
+ * sent again from the queue (a new connection, or one that stalled). */
+void peers_forget_inflight(peer *p);
 
 #endif

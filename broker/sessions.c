@@ -72,7 +72,7 @@ static void end_session(broker *b, peer *p, const char *why, int64_t now)
     }
     p->connected = false;
     p->cursor = 0;
-    p->inflight = 0;
+    peers_forget_inflight(p);
     bool closed = close_socket(p);
     log_event(&b->log, LOG_WARN, "session-closed",
               "agency=%s reason=\"%s\" connection=%s held=%llu", p->agency, why,

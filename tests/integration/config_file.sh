@@ -21,6 +21,7 @@ bind     = tcp://127.0.0.1:$PORT
 log-level = warn        # the command line below says info
 skew     = 120
 window   = 64
+window-mb = 8
 batch    = 32
 map-size = 256
 EOF

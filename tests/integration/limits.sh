@@ -114,3 +114,25 @@ check "the police outbox has nothing pending" wait_output 10 0 police_pending
 check_no_grep "no flag was refused" '"status": "refused"' "$T"/many-*.out
 
 check "the broker is still running" kill -0 "$PP_BROKER_PID"
+
+# ---------------------------------------------------------------- the delivery window in bytes
+# An agency that never acknowledges is sent at most --window-mb of
+# deliveries, however many more its window in messages would allow; the
+# rest wait, durable, in its queue at the broker.  12 flags of 200 KB with
+# a window of 1,000 deliveries and 1 MB: no more than 5 go out.
+stop_pid "$PP_PID_housing_hf"
+stop_pid "$PP_BROKER_PID"
+check "broker restarts with a delivery window of 1 MB" pp_start_broker --agency-rate 0 \
+    --max-message-kb 256 --window 1000 --window-mb 1
+pp_rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
+    --nhs 6123456784 --pad 200000 --count 12 >"$T/big.out" 2>"$T/big.err"
+check_eq "12 flags of 200 KB for housing are accepted" \
+    "$(grep -c '"status":"accepted"' "$T/big.out")" 12
+pp_rogue housing-hf listen --for 4 >"$T/held.out" 2>&1
+sent=$(grep -c '"delivery"' "$T/held.out")
+echo "# deliveries sent to a recipient that never acknowledges: $sent of 12"
+check "some reach a recipient that never acknowledges" test "$sent" -ge 1
+check "no more than 1 MB of them (5 of 200 KB)" test "$sent" -le 5
+check "housing receives all 12 when it acknowledges again" pp_start_agent housing-hf
+check "all 12 are stored at housing" wait_output 60 12 pp_lookup_count housing-hf \
+    --nhs 6123456784

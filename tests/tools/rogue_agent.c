@@ -14,7 +14,7 @@
  *          from another bundle), --category C, --purpose P,
  *          over the limits (fp_limits.h): --copies N (each part N times),
  *          --pseudonyms N, --extra-fields N (declared names), --long-category N
- *          (bytes), --pad BYTES (one sealed value that long); --count N sends
+ *          (bytes), --pad BYTES (risk_summary's sealed value, that long); --count N sends
  *          N flags back to back before reading the N answers (rate limits),
  *          --basis B, --consent C, --risk R, --role R, --nhs N,
  *          --field NAME=VALUE (declared and sealed), --undeclared NAME=VALUE
@@ -134,10 +134,17 @@ static uint8_t *build_part(rogue *r, const char *to, const unsigned char msg_id[
         for (size_t i = 0; i < r->o.pad; i++)
             padded[i] = (char)('a' + (unsigned char)padded[i] % 26);
         padded[r->o.pad] = '\0';
-        padv.name = (char *)"risk_summary";
-        padv.value = padded;
-        fvp[n] = &padv;
-        p.n_fields = n + 1;
+        /* The value of risk_summary if it was given (--field), so the
+         * part stays one a real recipient stores; a field of its own if not. */
+        size_t at = 0;
+        while (at < n && strcmp(fvp[at]->name, "risk_summary") != 0)
+            at++;
+        if (at == n) {
+            padv.name = (char *)"risk_summary";
+            fvp[n] = &padv;
+            p.n_fields = n + 1;
+        }
+        fvp[at]->value = padded;
     }
     size_t n_names = r->o.n_fields + r->o.extra_fields;
     char **all = calloc(n_names ? n_names : 1, sizeof *all);
