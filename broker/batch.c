@@ -276,8 +276,10 @@ static void read_batch(broker *b, batch *bt)
 {
     int64_t now = envelope_now_ms();
     inbound *in = bt->in;
-    size_t n = 0;
-    while (n < b->cfg.batch_max && read_inbound(b, &in[n]) == 0) {
+    size_t n = 0, bytes = 0;
+    while (n < b->cfg.batch_max && bytes < b->cfg.batch_max_bytes &&
+           read_inbound(b, &in[n]) == 0) {
+        bytes += in[n].size;
         /* Unreadable messages count against the rate too, so a flood of
          * garbage is not a flood of log lines. */
         bool counted = in[n].agency[0] != '\0' && (in[n].msg == NULL || is_intake(&in[n]));
@@ -287,6 +289,8 @@ static void read_batch(broker *b, batch *bt)
         n++;
     }
     bt->n = n;
+    if (n > 0)
+        log_event(&b->log, LOG_DEBUG, "batch-read", "messages=%zu bytes=%zu", n, bytes);
 }
 
 /* Stage, commit and answer one batch whose signatures are checked. */

@@ -2,7 +2,10 @@
  * batch: the broker's group commit, from the messages waiting on the
  * ROUTER socket to their senders' answers.
  *
- * A batch is what is already waiting, up to batch_max messages.  It runs
+ * A batch is what is already waiting, up to batch_max messages and
+ * batch_max_bytes of them (a message that crosses the bound ends the
+ * batch; the first always joins), so large messages cannot make one
+ * transaction, or the two batches in flight, hold gigabytes.  It runs
  * through intake inside one write transaction, commits once (one fsync
  * for the whole batch), and only then are its senders answered.  Under
  * light load a batch is one message, so latency stays low; under heavy

@@ -58,6 +58,7 @@ typedef struct broker_config {
     size_t delivery_window;        /* unacknowledged deliveries per agency */
     size_t delivery_window_bytes;  /* ... and their bytes (one always goes) */
     size_t batch_max;              /* messages per group commit */
+    size_t batch_max_bytes;        /* ... and their bytes (the message crossing it ends it) */
     size_t map_size;
     int64_t checkpoint_ms;         /* sign a checkpoint at least this often while busy */
     int64_t max_message_bytes;     /* larger: refused; twice this: ZMQ_MAXMSGSIZE cut-off */

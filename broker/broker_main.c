@@ -49,6 +49,7 @@ static void usage(FILE *out)
           "  --window-mb N      ... and at most N MB of them (default 32; one delivery\n"
           "                     always goes, however large)\n"
           "  --batch N          most messages committed together (default 1024)\n"
+          "  --batch-mb N       ... and at most about N MB of them (default 16)\n"
           "  --map-size MB      maximum database size (default 8192)\n"
           "  --checkpoint-interval MS\n"
           "                     sign a checkpoint of the audit tree at least this often\n"
@@ -81,7 +82,7 @@ static void usage(FILE *out)
 }
 
 enum {
-    OPT_SKEW = 256, OPT_WINDOW, OPT_WINDOW_MB, OPT_BATCH, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT,
+    OPT_SKEW = 256, OPT_WINDOW, OPT_WINDOW_MB, OPT_BATCH, OPT_BATCH_MB, OPT_MAP_SIZE, OPT_LOG_LEVEL, OPT_CHECKPOINT,
     OPT_MAX_MESSAGE, OPT_AGENCY_RATE, OPT_AGENCY_BURST, OPT_CONNECT_RATE, OPT_CONNECT_TOTAL
 };
 
@@ -141,6 +142,11 @@ static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *
             return FP_ERR_INPUT;
         cfg->batch_max = (size_t)v;
         return FP_OK;
+    case OPT_BATCH_MB:
+        if (cli_parse_int("--batch-mb", arg, 1, 4096, &v, err) != FP_OK)
+            return FP_ERR_INPUT;
+        cfg->batch_max_bytes = (size_t)v << 20;
+        return FP_OK;
     case OPT_CHECKPOINT:
         if (cli_parse_int("--checkpoint-interval", arg, 100, 5000, &v, err) != FP_OK)
             return FP_ERR_INPUT;
@@ -164,6 +170,7 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         {"window", required_argument, NULL, OPT_WINDOW},
         {"window-mb", required_argument, NULL, OPT_WINDOW_MB},
         {"batch", required_argument, NULL, OPT_BATCH},
+        {"batch-mb", required_argument, NULL, OPT_BATCH_MB},
         {"map-size", required_argument, NULL, OPT_MAP_SIZE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"checkpoint-interval", required_argument, NULL, OPT_CHECKPOINT},
@@ -190,6 +197,7 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         case OPT_WINDOW:
         case OPT_WINDOW_MB:
         case OPT_BATCH:
+        case OPT_BATCH_MB:
         case OPT_MAP_SIZE:
         case OPT_CHECKPOINT:
             if (parse_number(c, optarg, cfg, err) != FP_OK)
