@@ -7,8 +7,9 @@
  * At most delivery_window entries, and delivery_window_bytes of them, are
  * unacknowledged per connection, so a slow or absent agency costs disk
  * (LMDB holds its backlog), never broker or agent memory; the first entry
- * always goes, so a flag larger than the byte window is not stuck.  A connection that stops acknowledging is rewound and resent
- * from the front of its queue; the agent drops what it already stored.
+ * always goes, so a flag larger than the byte window is not stuck.  A
+ * connection that stops acknowledging is rewound and resent from the
+ * front of its queue; the agent drops what it already stored.
  */
 #ifndef FLAGPOST_DELIVERY_H
 #define FLAGPOST_DELIVERY_H
