@@ -14,8 +14,9 @@
  *          from another bundle), --category C, --purpose P,
  *          over the limits (fp_limits.h): --copies N (each part N times),
  *          --pseudonyms N, --extra-fields N (declared names), --long-category N
- *          (bytes), --pad BYTES (risk_summary's sealed value, that long); --count N sends
- *          N flags back to back before reading the N answers (rate limits),
+ *          (bytes), --pad BYTES (risk_summary's sealed value, that long);
+ *          --count N sends N flags back to back before reading the N
+ *          answers (rate limits),
  *          --basis B, --consent C, --risk R, --role R, --nhs N,
  *          --field NAME=VALUE (declared and sealed), --undeclared NAME=VALUE
  *          (sealed but not declared), --save FILE (keep the exact frame
