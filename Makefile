@@ -20,14 +20,18 @@ DESTDIR ?=
 
 PKGS := libzmq libsodium libprotobuf-c lmdb jansson yaml-0.1 libseccomp
 
+# The optional libraries below are looked for when a recipe runs, not when
+# make reads this file: on a fresh machine the first `make` is what installs
+# them (check-deps), and a test made at read time would build that first
+# broker without them.  have(PKG) is "yes" when pkg-config knows PKG.
+have = $(shell pkg-config --exists $(1) 2>/dev/null && echo yes)
+
 # Optional: with OpenSSL's libcrypto installed, the audit Merkle tree hashes
 # with its SHA-256 (SHA-NI/AVX2 code, about 4x libsodium's portable C), which
 # `flagpost audit verify` needs for a million entries a second on two cores.
 # Without it, libsodium's SHA-256 is used; the hashes are identical.
-ifneq ($(shell pkg-config --exists libcrypto 2>/dev/null && echo yes),)
-PKGS += libcrypto
-SHA_FLAGS := -DFLAGPOST_SHA256_OPENSSL
-endif
+OPT_PKGS  = $(if $(call have,libcrypto),libcrypto)
+SHA_FLAGS = $(if $(call have,libcrypto),-DFLAGPOST_SHA256_OPENSSL)
 
 # Optional: the broker links jemalloc when it is installed (install-deps
 # installs it).  The broker's loop allocates what ZeroMQ's I/O thread frees,
@@ -36,17 +40,9 @@ endif
 # per-thread caches do not.  Not in the sanitizer build, whose allocator must
 # own malloc.  docs/performance.md has the numbers.
 ifeq ($(SAN),)
-ifneq ($(shell pkg-config --exists jemalloc 2>/dev/null && echo yes),)
-BROKER_MALLOC := $(shell pkg-config --libs jemalloc)
-endif
+BROKER_MALLOC = $(if $(call have,jemalloc),$(shell pkg-config --libs jemalloc))
 endif
 
-WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wno-unused-parameter
-OPT  := -O2 -g -fno-omit-frame-pointer
-# protobuf-c's *__INIT macros cast away const; gcc forgives that in macros
-# from system headers, clang does not, so the clang build skips that one
-# warning (the gcc build still enforces it everywhere else).
 ifneq ($(findstring clang,$(CC)),)
 WARN += -Wno-cast-qual
 endif
@@ -55,8 +51,8 @@ OPT  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 endif
 
 # Evaluated lazily (=), after check-deps has had a chance to install them.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(OPT_PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) $(OPT_PKGS) 2>/dev/null) -lpthread -lm
 
 GEN     := $(BUILD)/gen
 INCLUDE := -Ilib -Icerts -Ipolicy -Ibroker -Iagents -Icli -isystem $(GEN)
