@@ -332,7 +332,7 @@ static void run_timers(agent *a, int64_t now)
         a->next_hello_ms = now + a->cfg.heartbeat_ms;
     }
     if (now >= a->next_resend_ms) {
-        outbox_resend_due(a, now);
+        outbox_resend_begin(a);
         a->next_resend_ms = now + a->resend_interval_ms;
         /* Back off while the broker stays silent; any answer resets it. */
         if (a->resend_interval_ms < a->cfg.resend_max_ms)
@@ -340,6 +340,7 @@ static void run_timers(agent *a, int64_t now)
         if (a->resend_interval_ms > a->cfg.resend_max_ms)
             a->resend_interval_ms = a->cfg.resend_max_ms;
     }
+    outbox_resend_step(a, now);
     local_api_expire_waiters(a, now);
     if (a->deferred != NULL)
         deferred_writer_collect(a->deferred);
@@ -433,7 +434,8 @@ int agent_run(agent *a, agent_signals *sig, fp_error *err)
         zmq_pollitem_t items[] = {{a->api, 0, ZMQ_POLLIN, 0},
                                   {a->broker, 0, ZMQ_POLLIN, 0},
                                   {a->monitor, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, a->broker != NULL ? 3 : 1, 100);
+        long wait_ms = outbox_resend_wait_ms(a, envelope_now_ms(), 100);
+        int n = zmq_poll(items, a->broker != NULL ? 3 : 1, wait_ms);
         if (n < 0 && zmq_errno() != EINTR)
             return fp_error_set(err, FP_ERR_IO, "poll failed: %s", zmq_strerror(zmq_errno()));
         if (n > 0 && a->broker != NULL && (items[2].revents & ZMQ_POLLIN))

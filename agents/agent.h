@@ -67,6 +67,17 @@ typedef struct outbox_tracker outbox_tracker;
 typedef struct witness witness;
 typedef struct keyring keyring;
 
+/* A resend round goes through the pending records in steps, so that the
+ * loop serves its sockets between them (outbox_resend_step). */
+typedef struct outbox_round {
+    bool active;
+    bool resume;                  /* after holds the last record visited */
+    unsigned char after[16];
+    size_t sent;
+    int64_t interval_ms;          /* records sent within it are skipped */
+    int64_t next_step_ms;
+} outbox_round;
+
 typedef struct agent {
     agent_config cfg;
     fp_log log;
@@ -88,6 +99,7 @@ typedef struct agent {
     int64_t next_hello_ms;
     int64_t next_resend_ms;
     int64_t resend_interval_ms;
+    outbox_round resend;            /* the resend round in progress (outbox.h) */
     int64_t next_spool_ms;          /* next look into the spool's in/ */
     bool broker_up;
     unsigned connections;           /* broker sockets opened so far */

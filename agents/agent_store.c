@@ -144,17 +144,18 @@ int agent_store_outbox_get(agent_store *s, MDB_txn *txn, const uint8_t id[16],
     return FP_OK;
 }
 
-int agent_store_outbox_pending(agent_store *s, MDB_txn *txn, agent_store_outbox_fn fn,
-                               void *ctx, fp_error *err)
+int agent_store_outbox_pending(agent_store *s, MDB_txn *txn, const uint8_t after[16],
+                               agent_store_outbox_fn fn, void *ctx, fp_error *err)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, s->pending, &cur);
     if (rc != 0)
         return store_fail(err, rc, "scanning the outbox");
-    MDB_val key, val;
-    int stop = 0;
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0 && !stop;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+    MDB_val key = store_val(after, 16), val;
+    rc = mdb_cursor_get(cur, &key, &val, after != NULL ? MDB_SET_RANGE : MDB_FIRST);
+    if (rc == 0 && after != NULL && key.mv_size == 16 && memcmp(key.mv_data, after, 16) == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    for (int stop = 0; rc == 0 && !stop; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         Flagpost__OutboxRecord *rec = NULL;
         if (key.mv_size != 16 || agent_store_outbox_get(s, txn, key.mv_data, &rec, NULL) != FP_OK)
             continue;

@@ -65,9 +65,11 @@ int agent_store_outbox_put(agent_store *s, MDB_txn *txn, const Flagpost__OutboxR
 int agent_store_outbox_get(agent_store *s, MDB_txn *txn, const uint8_t id[16],
                            Flagpost__OutboxRecord **out, fp_error *err);
 typedef int (*agent_store_outbox_fn)(void *ctx, const Flagpost__OutboxRecord *rec);
-/* Visit every record still pending (fn returns non-zero to stop). */
-int agent_store_outbox_pending(agent_store *s, MDB_txn *txn, agent_store_outbox_fn fn,
-                               void *ctx, fp_error *err);
+/* Visit the records still pending in id order, starting after the record
+ * `after` (NULL: from the first); fn returns non-zero to stop the visit
+ * after that record. */
+int agent_store_outbox_pending(agent_store *s, MDB_txn *txn, const uint8_t after[16],
+                               agent_store_outbox_fn fn, void *ctx, fp_error *err);
 int agent_store_outbox_count(agent_store *s, MDB_txn *txn, size_t *pending, size_t *total);
 
 /* ---- received flags ---- */

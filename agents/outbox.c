@@ -16,7 +16,16 @@
 #include "outbox_tracker.h"
 #include "deferred_writer.h"
 
-#define RESEND_BATCH 512
+/* A step sends at most RESEND_STEP_SENDS records and looks at most at
+ * RESEND_STEP_VISITS (records sent within the interval are skipped, and
+ * each look reads and unpacks one).  A round of 512 in one step held the
+ * loop for 10-16 ms (docs/performance.md); a step of 32 is about 1 ms. */
+#define RESEND_STEP_SENDS 8
+#define RESEND_STEP_VISITS 256
+/* Steps are spaced so that a full round takes about 640 ms: the broker,
+ * the writer's thread and the loop share the machine, and a round sent
+ * in one burst made the broker's work on it arrive all at once. */
+#define RESEND_STEP_GAP_MS 10
 
 /* ---------------------------------------------------------------- staging */
 
@@ -237,31 +246,68 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
 typedef struct resend_ctx {
     agent *a;
     int64_t now;
-    size_t sent;
+    size_t sent, visited, max_sends;
+    bool broker_gone;
 } resend_ctx;
 
 static int resend_one(void *ctx, const Flagpost__OutboxRecord *rec)
 {
     resend_ctx *c = ctx;
+    c->visited++;
+    memcpy(c->a->resend.after, rec->message_id.data, 16);
+    c->a->resend.resume = true;
     int64_t sent = outbox_tracker_sent_ms(c->a->tracker, rec->message_id.data);
-    if (sent > 0 && c->now - sent < c->a->resend_interval_ms)
-        return 0;
-    if (outbox_send(c->a, rec, NULL) != FP_OK)
-        return 1;   /* broker went away: stop this round */
-    return ++c->sent >= RESEND_BATCH;
+    if (sent <= 0 || c->now - sent >= c->a->resend.interval_ms) {
+        if (outbox_send(c->a, rec, NULL) != FP_OK) {
+            c->broker_gone = true;   /* stop this round; the next one starts over */
+            return 1;
+        }
+        c->sent++;
+    }
+    return c->sent >= c->max_sends || c->visited >= RESEND_STEP_VISITS;
 }
 
-void outbox_resend_due(agent *a, int64_t now_ms)
+void outbox_resend_begin(agent *a)
 {
-    if (!a->broker_up)
-        return;
-    resend_ctx ctx = {.a = a, .now = now_ms, .sent = 0};
+    if (a->broker_up && !a->resend.active)
+        a->resend = (outbox_round){.active = true, .interval_ms = a->resend_interval_ms};
+}
+
+static void resend_end(agent *a)
+{
+    if (a->resend.sent > 0)
+        log_event(&a->log, LOG_INFO, "outbox-resend", "count=%zu interval_ms=%lld",
+                  a->resend.sent, (long long)a->resend.interval_ms);
+    a->resend.active = false;
+}
+
+bool outbox_resend_step(agent *a, int64_t now_ms)
+{
+    outbox_round *r = &a->resend;
+    if (!r->active || now_ms < r->next_step_ms)
+        return r->active;
+    r->next_step_ms = now_ms + RESEND_STEP_GAP_MS;
+    size_t left = OUTBOX_RESEND_ROUND_MAX - r->sent;
+    resend_ctx ctx = {.a = a, .now = now_ms,
+                      .max_sends = left < RESEND_STEP_SENDS ? left : RESEND_STEP_SENDS};
     MDB_txn *txn;
-    if (agent_store_begin(a->store, false, &txn, NULL) != FP_OK)
-        return;
-    agent_store_outbox_pending(a->store, txn, resend_one, &ctx, NULL);
+    if (!a->broker_up || agent_store_begin(a->store, false, &txn, NULL) != FP_OK) {
+        resend_end(a);
+        return false;
+    }
+    agent_store_outbox_pending(a->store, txn, r->resume ? r->after : NULL, resend_one, &ctx, NULL);
     agent_store_abort(txn);
-    if (ctx.sent > 0)
-        log_event(&a->log, LOG_INFO, "outbox-resend", "count=%zu interval_ms=%lld", ctx.sent,
-                  (long long)a->resend_interval_ms);
+    r->sent += ctx.sent;
+    bool stopped_early = ctx.sent >= ctx.max_sends || ctx.visited >= RESEND_STEP_VISITS;
+    if (ctx.broker_gone || !stopped_early || r->sent >= OUTBOX_RESEND_ROUND_MAX)
+        resend_end(a);
+    return r->active;
+}
+
+long outbox_resend_wait_ms(const agent *a, int64_t now_ms, long idle_ms)
+{
+    if (!a->resend.active)
+        return idle_ms;
+    int64_t wait = a->resend.next_step_ms - now_ms;
+    return wait <= 0 ? 0 : wait < idle_ms ? (long)wait : idle_ms;
 }

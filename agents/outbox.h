@@ -44,7 +44,16 @@ void outbox_handle_results(agent *a, Flagpost__PublishResult *const *res, size_t
 int outbox_settle_stage(agent *a, MDB_txn *txn, const Flagpost__PublishResult *res,
                         Flagpost__OutboxRecord **rec, fp_error *err);
 
-/* Resend pending records not sent within the current resend interval. */
-void outbox_resend_due(agent *a, int64_t now_ms);
+/* Start a resend round (unless one is under way): pending records not
+ * sent within the current resend interval go out again, at most
+ * OUTBOX_RESEND_ROUND_MAX a round.  A round goes out in short steps, each
+ * taken by outbox_resend_step from the loop, so a lookup or publish that
+ * arrives during a long backlog waits for one step, not the round. */
+#define OUTBOX_RESEND_ROUND_MAX 512
+void outbox_resend_begin(agent *a);
+/* Take the next step of the round under way if it is due; true while the
+ * round has more.  outbox_resend_wait_ms says how soon the next is due. */
+bool outbox_resend_step(agent *a, int64_t now_ms);
+long outbox_resend_wait_ms(const agent *a, int64_t now_ms, long idle_ms);
 
 #endif

@@ -15,7 +15,6 @@
 #include "fp_error.h"
 
 #define TRACKER_INITIAL 1024
-#define RESEND_BATCH 512
 
 typedef struct tracker_slot {
     unsigned char id[16];

@@ -144,6 +144,11 @@ stop_pid "$PP_BROKER_PID" TERM
 check "the full database still verifies" "$FP" audit verify --data "$FULL_DATA"
 check "space returns: the broker restarts with a bigger map" pp_start_broker --map-size 64
 check "intake resumes and the outbox drains" wait_output 120 0 outbox_pending
+# A resend round goes out in steps of 8 (agents/outbox.c); a backlog this
+# size is resent by rounds that each went on over many steps.
+resend_round_max() { grep -o 'outbox-resend count=[0-9]*' "$T/agent-met-police.log" |
+                     cut -d= -f2 | sort -n | tail -1; }
+check "a resend round spanned many steps" test "$(resend_round_max)" -gt 64
 check "housing returns" pp_start_agent housing-hf
 jq -r .flag_id "$T/full.out" | sort >"$T/full.ids"
 full_held() { pp_fp "$1" inbox --limit 1000000 | jq -r .flag_id | sort | comm -12 - "$T/full.ids" | wc -l; }

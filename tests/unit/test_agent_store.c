@@ -134,7 +134,7 @@ static void test_outbox_put_get_and_pending_index(void)
     CHECK_EQ_INT(pending, 2);
     CHECK_EQ_INT(total, 4);
     seen_ids c = {0};
-    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, collect_outbox, &c, &err), FP_OK);
+    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, NULL, collect_outbox, &c, &err), FP_OK);
     CHECK_EQ_INT(c.n, 2);
     bool saw1 = false, saw2 = false;
     for (int i = 0; i < c.n && i < 16; i++) {
@@ -149,8 +149,27 @@ static void test_outbox_put_get_and_pending_index(void)
     CHECK_EQ_INT(pending, 3);
     /* The visitor can stop the scan. */
     seen_ids stop = {.stop_after = 1};
-    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, collect_outbox, &stop, &err), FP_OK);
+    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, NULL, collect_outbox, &stop, &err), FP_OK);
     CHECK_EQ_INT(stop.n, 1);
+    /* A visit resumes after a given record, in id order: after the first
+     * of the three, the other two; after the last, none; after an id that
+     * is not in the index, every record that sorts after it. */
+    seen_ids all = {0}, rest = {0}, none = {0}, from_gap = {0};
+    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, NULL, collect_outbox, &all, &err), FP_OK);
+    CHECK_EQ_INT(all.n, 3);
+    CHECK(memcmp(all.ids[0], all.ids[1], 16) < 0 && memcmp(all.ids[1], all.ids[2], 16) < 0);
+    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, all.ids[0], collect_outbox, &rest, &err),
+                 FP_OK);
+    CHECK(rest.n == 2 && memcmp(rest.ids[0], all.ids[1], 16) == 0 &&
+          memcmp(rest.ids[1], all.ids[2], 16) == 0);
+    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, all.ids[2], collect_outbox, &none, &err),
+                 FP_OK);
+    CHECK_EQ_INT(none.n, 0);
+    uint8_t gap[16];
+    id_of(gap, 0);   /* not in the index; sorts before all three */
+    CHECK_EQ_INT(agent_store_outbox_pending(f.s, txn, gap, collect_outbox, &from_gap, &err),
+                 FP_OK);
+    CHECK_EQ_INT(from_gap.n, 3);
     CHECK_EQ_INT(agent_store_commit(txn, &err), FP_OK);
 
     /* A record must have a 16-byte id. */
