@@ -87,78 +87,51 @@ enum {
     OPT_CONNECT_RATE, OPT_CONNECT_TOTAL
 };
 
-static int parse_limit(int opt, const char *arg, broker_config *cfg, fp_error *err)
-{
-    int64_t v = 0;
-    switch (opt) {
-    case OPT_MAX_MESSAGE:
-        if (cli_parse_int("--max-message-kb", arg, 64, 1 << 20, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->max_message_bytes = v * 1024;
-        return FP_OK;
-    case OPT_AGENCY_RATE:
-        if (cli_parse_int("--agency-rate", arg, 0, 10000000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->agency_rate = (double)v;
-        return FP_OK;
-    case OPT_AGENCY_BURST:
-        if (cli_parse_int("--agency-burst", arg, 1, 100000000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->agency_burst = (double)v;
-        return FP_OK;
-    case OPT_CONNECT_RATE:
-        if (cli_parse_int("--connect-rate", arg, 0, 1000000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->connect_rate = (double)v;
-        return FP_OK;
-    default:
-        if (cli_parse_int("--connect-rate-total", arg, 1, 1000000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->connect_rate_total = (double)v;
-        return FP_OK;
-    }
-}
+/* The numeric options: each one's bounds, the unit its value is multiplied
+ * by, and the one field of the configuration it sets (exactly one of the
+ * three pointers).  One table, so an option is added in one line. */
+typedef struct number_option {
+    int opt;
+    const char *name;
+    int64_t min, max, unit;
+    int64_t *i64;
+    size_t *size;
+    double *real;
+} number_option;
 
 static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *err)
 {
-    int64_t v = 0;
-    switch (opt) {
-    case OPT_SKEW:
-        if (cli_parse_int("--skew", arg, 1, 86400, &v, err) != FP_OK)
+    const number_option table[] = {
+        {OPT_SKEW, "--skew", 1, 86400, 1000, .i64 = &cfg->skew_ms},
+        {OPT_WINDOW, "--window", 1, 100000, 1, .size = &cfg->delivery_window},
+        {OPT_WINDOW_MB, "--window-mb", 1, 4096, 1 << 20, .size = &cfg->delivery_window_bytes},
+        {OPT_BATCH, "--batch", 1, 100000, 1, .size = &cfg->batch_max},
+        {OPT_BATCH_MB, "--batch-mb", 1, 4096, 1 << 20, .size = &cfg->batch_max_bytes},
+        {OPT_MAP_SIZE, "--map-size", 1, 1 << 20, 1 << 20, .size = &cfg->map_size},
+        {OPT_CHECKPOINT, "--checkpoint-interval", 100, 5000, 1, .i64 = &cfg->checkpoint_ms},
+        {OPT_MAX_MESSAGE, "--max-message-kb", 64, 1 << 20, 1024, .i64 = &cfg->max_message_bytes},
+        {OPT_AGENCY_RATE, "--agency-rate", 0, 10000000, 1, .real = &cfg->agency_rate},
+        {OPT_AGENCY_BURST, "--agency-burst", 1, 100000000, 1, .real = &cfg->agency_burst},
+        {OPT_CONNECT_RATE, "--connect-rate", 0, 1000000, 1, .real = &cfg->connect_rate},
+        {OPT_CONNECT_TOTAL, "--connect-rate-total", 1, 1000000, 1,
+         .real = &cfg->connect_rate_total},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const number_option *o = &table[i];
+        int64_t v = 0;
+        if (o->opt != opt)
+            continue;
+        if (cli_parse_int(o->name, arg, o->min, o->max, &v, err) != FP_OK)
             return FP_ERR_INPUT;
-        cfg->skew_ms = v * 1000;
-        return FP_OK;
-    case OPT_WINDOW:
-        if (cli_parse_int("--window", arg, 1, 100000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->delivery_window = (size_t)v;
-        return FP_OK;
-    case OPT_WINDOW_MB:
-        if (cli_parse_int("--window-mb", arg, 1, 4096, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->delivery_window_bytes = (size_t)v << 20;
-        return FP_OK;
-    case OPT_BATCH:
-        if (cli_parse_int("--batch", arg, 1, 100000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->batch_max = (size_t)v;
-        return FP_OK;
-    case OPT_BATCH_MB:
-        if (cli_parse_int("--batch-mb", arg, 1, 4096, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->batch_max_bytes = (size_t)v << 20;
-        return FP_OK;
-    case OPT_CHECKPOINT:
-        if (cli_parse_int("--checkpoint-interval", arg, 100, 5000, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->checkpoint_ms = v;
-        return FP_OK;
-    default:
-        if (cli_parse_int("--map-size", arg, 1, 1 << 20, &v, err) != FP_OK)
-            return FP_ERR_INPUT;
-        cfg->map_size = (size_t)v << 20;
+        if (o->i64 != NULL)
+            *o->i64 = v * o->unit;
+        else if (o->size != NULL)
+            *o->size = (size_t)(v * o->unit);
+        else
+            *o->real = (double)(v * o->unit);
         return FP_OK;
     }
+    return fp_error_set(err, FP_ERR_INTERNAL, "option %d has no entry in the number table", opt);
 }
 
 static int parse(int argc, char **argv, config_args *args, broker_config *cfg, fp_log *log,
@@ -194,22 +167,11 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         case 'p': cfg->policy_path = optarg; break;
         case 'd': cfg->data_dir = optarg; break;
         case 'b': cfg->bind_endpoint = optarg; break;
-        case OPT_SKEW:
-        case OPT_WINDOW:
-        case OPT_WINDOW_MB:
-        case OPT_BATCH:
-        case OPT_BATCH_MB:
-        case OPT_MAP_SIZE:
-        case OPT_CHECKPOINT:
-            if (parse_number(c, optarg, cfg, err) != FP_OK)
-                return FP_ERR_INPUT;
-            break;
-        case OPT_MAX_MESSAGE:
-        case OPT_AGENCY_RATE:
-        case OPT_AGENCY_BURST:
-        case OPT_CONNECT_RATE:
+        case OPT_SKEW: case OPT_WINDOW: case OPT_WINDOW_MB: case OPT_BATCH:
+        case OPT_BATCH_MB: case OPT_MAP_SIZE: case OPT_CHECKPOINT: case OPT_MAX_MESSAGE:
+        case OPT_AGENCY_RATE: case OPT_AGENCY_BURST: case OPT_CONNECT_RATE:
         case OPT_CONNECT_TOTAL:
-            if (parse_limit(c, optarg, cfg, err) != FP_OK)
+            if (parse_number(c, optarg, cfg, err) != FP_OK)
                 return FP_ERR_INPUT;
             break;
         case OPT_LOG_LEVEL:
