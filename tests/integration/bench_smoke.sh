@@ -70,3 +70,15 @@ for s in broker-data data-met-police data-idva; do
 done
 [ -n "$W" ] && rm -rf "$W"
 [ -n "$SHM" ] && rm -rf "$SHM"
+
+# bench/resend_stall (lookups while an agent resends a backlog), small:
+# it runs, prints its figures, and stops every process it started.
+"$ROOT/bench/resend_stall" "$BUILD" 50 300 500 >"$T/resend.out" 2>"$T/resend.err"
+check_eq "bench/resend_stall exits 0" "$?" 0
+check_grep "it prints the lookups' figures" \
+    '^lookups 300: p50 [0-9]* us, p99 [0-9]* us, p99.9 [0-9]* us, max [0-9]* us, over 5 ms: [0-9]*$' \
+    "$T/resend.out"
+check_fails "it leaves no broker or agent running" pgrep -f "fp-resend\."
+"$ROOT/bench/resend_stall" "$BUILD" many >"$T/resend-bad.out" 2>"$T/resend-bad.err"
+check_eq "a count that is not a number exits 2" "$?" 2
+check_grep "and says which" "'many' is not a positive count" "$T/resend-bad.err"
