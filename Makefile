@@ -43,6 +43,12 @@ ifeq ($(SAN),)
 BROKER_MALLOC = $(if $(call have,jemalloc),$(shell pkg-config --libs jemalloc))
 endif
 
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wno-unused-parameter
+OPT  := -O2 -g -fno-omit-frame-pointer
+# protobuf-c's *__INIT macros cast away const; gcc forgives that in macros
+# from system headers, clang does not, so the clang build skips that one
+# warning (the gcc build still enforces it everywhere else).
 ifneq ($(findstring clang,$(CC)),)
 WARN += -Wno-cast-qual
 endif
