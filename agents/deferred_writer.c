@@ -129,9 +129,11 @@ static void commit_round(deferred_writer *w, view_body *items, size_t n, packed_
         rc = settle_answers(w, txn, answers, n_answers, answered, &err);
     if (txn != NULL)
         rc = rc == FP_OK ? agent_store_commit(txn, &err) : (agent_store_abort(txn), rc);
-    if (rc != FP_OK)   /* answers not settled stay pending: resent, and answered again */
-        log_event(&w->a->log, LOG_ERROR, "view-report-failed", "views=%zu answers=%zu "
-                  "error=\"%s\"", n, n_answers, err.message);
+    /* Answers not settled stay pending: resent, and answered again.  A
+     * round of answers alone recorded no view, so it says so by name. */
+    if (rc != FP_OK)
+        log_event(&w->a->log, LOG_ERROR, n > 0 ? "view-report-failed" : "answers-not-settled",
+                  "views=%zu answers=%zu error=\"%s\"", n, n_answers, err.message);
     pthread_mutex_lock(&w->lock);
     if (rc == FP_OK && n > 0 && grow((void **)&w->done, &w->cap_done, w->n_done + n, 16)) {
         memcpy(w->done[w->n_done], ids, n * 16);
@@ -279,8 +281,12 @@ void deferred_writer_collect(deferred_writer *w)
     w->settled = NULL;
     w->n_settled = w->cap_settled = 0;
     pthread_mutex_unlock(&w->lock);
-    for (size_t i = 0; i < n_settled; i++)
+    for (size_t i = 0; i < n_settled; i++) {
+        char hex[33];
+        envelope_id_hex(settled[i], 16, hex);
         outbox_tracker_forget(w->a->tracker, settled[i]);
+        log_event(&w->a->log, LOG_DEBUG, "publish-settled", "message=%s", hex);
+    }
     free(settled);
     for (size_t i = 0; i < n; i++) {
         Flagpost__OutboxRecord *rec = NULL;

@@ -31,7 +31,8 @@ check_grep "naming the policy file" "altered.yaml" "$T/last.err"
 
 check "broker starts" pp_start_broker
 check "police agent starts" pp_start_agent met-police
-check "housing agent starts" pp_start_agent housing-hf
+# At debug level, so the log checks below cover what debug lines say too.
+check "housing agent starts" pp_start_agent housing-hf --log-level debug
 check "police connects" pp_wait_connected met-police
 check "housing connects" pp_wait_connected housing-hf
 
@@ -78,6 +79,8 @@ outbox_pending_of() { pp_fp "$1" status | jq -r .outbox.pending; }
 check "audit records housing's views" bash -c \
     "$(declare -f pp_audit); FP=$FP PP_BROKER_DATA=$PP_BROKER_DATA; pp_audit --event view | grep -q housing-hf"
 check "housing's view records are settled" wait_output 20 0 outbox_pending_of housing-hf
+check_grep "housing logs each view record it settles (debug)" "publish-settled message=" \
+    "$T/agent-housing-hf.log"
 # Police's caller was answered as soon as the broker's answer arrived; the
 # writer's thread writes that answer into the outbox record afterwards, so
 # the record settles, and settles to what the caller was told.
