@@ -32,9 +32,16 @@ typedef struct ca_issue_options {
     const char *display_name;
     const char *sector;
     const char *out_dir;
-    int64_t not_before;   /* 0: now */
-    int64_t valid_days;   /* 0: 365 */
+    int64_t not_before;   /* 0: now, less CA_CLOCK_LEEWAY_S */
+    int64_t valid_days;   /* 0: 365, counted from not_before, or from now when 0 */
 } ca_issue_options;
+
+/* Without a start of validity, a certificate is valid from this many
+ * seconds before it is issued.  The partners' machines keep their own
+ * clocks; a broker or agent whose clock runs a few minutes behind the CA's
+ * would otherwise refuse a certificate just issued as not yet valid until
+ * its clock caught up.  The end of validity is not moved. */
+#define CA_CLOCK_LEEWAY_S 300
 
 int ca_issue(const char *ca_dir, const ca_issue_options *opt, uint64_t *serial_out,
              fp_error *err);

@@ -259,8 +259,9 @@ static int ca_issue_locked(const ca_dir *ca, const ca_issue_options *opt,
     snprintf(info.display_name, sizeof info.display_name, "%s", opt->display_name);
     snprintf(info.sector, sizeof info.sector, "%s", opt->sector);
     snprintf(info.ca_name, sizeof info.ca_name, "%s", ca->name);
-    info.not_before = opt->not_before ? opt->not_before : ca_dir_now();
-    info.not_after = info.not_before + (opt->valid_days ? opt->valid_days : 365) * 86400;
+    int64_t start = opt->not_before ? opt->not_before : ca_dir_now();
+    info.not_before = opt->not_before ? start : start - CA_CLOCK_LEEWAY_S;
+    info.not_after = start + (opt->valid_days ? opt->valid_days : 365) * 86400;
 
     ca_new_keys keys = {0};
     uint8_t *cert = NULL;

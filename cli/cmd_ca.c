@@ -154,7 +154,8 @@ static void ca_issue_help(void)
            "  --sector SECTOR   one of: %s\n"
            "  --out DIR         new directory for the identity (never overwritten)\n"
            "  --valid-days N    validity in days (default 365, at most 3650)\n"
-           "  --not-before TIME start of validity (default now); YYYY-MM-DD,\n"
+           "  --not-before TIME start of validity (default: now, less 5 minutes for\n"
+           "                    partners whose clocks run behind); YYYY-MM-DD,\n"
            "                    YYYY-MM-DDTHH:MM:SSZ or unix seconds, UTC\n"
            "  --help            this text\n",
            CERT_ID_MAX - 1, cert_sector_list());

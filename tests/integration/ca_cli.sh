@@ -96,6 +96,13 @@ check "list" "$FP" ca list --ca "$CA"
 check_grep "list shows police serial 1 valid" '^police +1 +police +valid' "$T/last.out"
 check_grep "list shows police serial 4 valid" '^police +4 +police +valid' "$T/last.out"
 check_grep "list shows the broker" '^broker +3 +broker +valid' "$T/last.out"
+# A machine whose clock runs a few minutes behind the CA's still accepts a
+# certificate just issued (valid from 5 minutes before issue), not more.
+check "list --at two minutes ago" "$FP" ca list --ca "$CA" --at "$(( $(date +%s) - 120 ))"
+check_grep "police serial 4 is valid two minutes before its issue" \
+    '^police +4 +police +valid' "$T/last.out"
+check "list --at ten minutes ago" "$FP" ca list --ca "$CA" --at "$(( $(date +%s) - 600 ))"
+check_grep "but not ten minutes before" '^police +4 +police +not-yet-valid' "$T/last.out"
 
 # expiry as seen by list at a later time
 check "list --at later" "$FP" ca list --ca "$CA" --at "$(date -u -d '+60 days' +%Y-%m-%d)"

@@ -132,8 +132,14 @@ static void test_issue_validity_defaults(void)
     CHECK_EQ_INT(trust_store_load(&ts, f.ca, NULL), FP_OK);
     if (ts != NULL && trust_store_count(ts) == 2) {
         const cert_info *a = trust_store_at(ts, 0), *b = trust_store_at(ts, 1);
-        CHECK(a->not_before >= t0 && a->not_before <= fx_now());
-        CHECK_EQ_INT(a->not_after - a->not_before, 365 * FX_DAY);
+        /* Valid from a few minutes before issue (a partner's clock may run
+         * behind the CA's), for 365 days from issue. */
+        CHECK(a->not_before >= t0 - CA_CLOCK_LEEWAY_S &&
+              a->not_before <= fx_now() - CA_CLOCK_LEEWAY_S);
+        CHECK_EQ_INT(a->not_after - a->not_before, 365 * FX_DAY + CA_CLOCK_LEEWAY_S);
+        CHECK_EQ_INT(trust_store_status(ts, a, t0 - 60), TRUST_VALID);
+        CHECK_EQ_INT(trust_store_status(ts, a, t0 - CA_CLOCK_LEEWAY_S - 60),
+                     TRUST_NOT_YET_VALID);
         CHECK_EQ_INT(b->not_before, 1800000000);
         CHECK_EQ_INT(b->not_after, 1800000000 + 30 * FX_DAY);
         CHECK_EQ_STR(a->ca_name, "Test Partnership CA");
