@@ -2,10 +2,14 @@
  * agent_client: request/reply with the local agent.  See agent_client.h.
  *
  * A fresh REQ socket per call: commands make one or two calls, and a REQ
- * socket that timed out cannot be reused anyway.
+ * socket that timed out cannot be reused anyway.  The request and the
+ * answer carry flags in clear (a publish's fields, a lookup's answer), so
+ * the answer's bytes are wiped once parsed, and the request's text, like
+ * every JSON value, is allocated by json_wipe (installed by main()).
  */
 #include "agent_client.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 
 #include "cli_options.h"
 #include "commands.h"
+#include "json_wipe.h"
 
 int agent_client_timeout_ms(int dflt_ms)
 {
@@ -44,6 +49,7 @@ static int receive(void *sock, const char *endpoint, int timeout_ms, json_t **re
         else
             fprintf(stderr, "flagpost: the agent sent a malformed answer (%s at byte %d)\n",
                     jerr.text, jerr.position);
+        sodium_memzero(zmq_msg_data(&m), zmq_msg_size(&m));   /* flags, in clear */
     }
     zmq_msg_close(&m);
     return rc;
@@ -77,7 +83,7 @@ int agent_client_exchange(const char *endpoint, json_t *request, int timeout_ms,
         rc = receive(sock, endpoint, timeout_ms, reply);
     zmq_close(sock);
     zmq_ctx_term(ctx);
-    free(text);
+    json_text_free(text);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 
 #include "audit_cli.h"
 #include "audit_query.h"
+#include "json_wipe.h"
 #include "pseudonym.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -176,7 +177,7 @@ static void row_jsonl(audit_list_writer *w, uint64_t index, const Flagpost__Audi
     if (text != NULL) {
         fputs(text, w->out);
         fputc('\n', w->out);
-        free(text);
+        json_text_free(text);
     }
     json_decref(o);
 }

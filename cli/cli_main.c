@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "json_wipe.h"
+#include "sandbox.h"
 
 static void usage(FILE *out)
 {
@@ -63,6 +65,8 @@ int main(int argc, char **argv)
         fputs("flagpost: libsodium failed to initialise\n", stderr);
         return CLI_FAILED;
     }
+    json_wipe_install();   /* before any JSON: flags' field values pass through it */
+    sandbox_no_core_dumps();   /* the CA's key, a flag in clear: never in a core file */
     const char *endpoint = getenv("FLAGPOST_AGENT");
     int i = 1;
     for (; i < argc; i++) {

@@ -9,15 +9,17 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
+#include "agent_client.h"
 #include "cli_options.h"
 #include "commands.h"
 #include "fileio.h"
 #include "flag_json.h"
+#include "json_wipe.h"
 
 #define DEFAULT_TIMEOUT_MS 15000
 
@@ -27,63 +29,13 @@ static int fail(const char *message)
     return CLI_FAILED;
 }
 
-/* Send request, wait for the answer; *reply is NULL on failure (reported). */
-static int exchange(const char *endpoint, json_t *request, int timeout_ms, json_t **reply)
-{
-    *reply = NULL;
-    char *text = json_dumps(request, JSON_COMPACT);
-    if (text == NULL)
-        return fail("out of memory");
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_REQ);
-    int linger = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    int rc = CLI_FAILED;
-    if (zmq_connect(sock, endpoint) != 0) {
-        fprintf(stderr, "flagpost: --agent %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
-    } else if (zmq_send(sock, text, strlen(text), 0) < 0) {
-        fprintf(stderr, "flagpost: cannot send to the agent at %s\n", endpoint);
-    } else {
-        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, timeout_ms) == 1) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, sock, 0) >= 0) {
-                json_error_t jerr;
-                *reply = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), 0, &jerr);
-                rc = *reply != NULL ? CLI_OK : fail("the agent sent a malformed answer");
-            }
-            zmq_msg_close(&m);
-        } else {
-            fprintf(stderr,
-                    "flagpost: the agent at %s did not answer within %d s; is flagpost-agent "
-                    "running, and is this its --socket?\n",
-                    endpoint, timeout_ms / 1000);
-        }
-    }
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
-    free(text);
-    return rc;
-}
-
-/* Print an error answer; returns the exit status for it. */
-static int report_error(json_t *reply)
-{
-    json_t *e = json_object_get(reply, "error");
-    if (!json_is_string(e))
-        return CLI_OK;
-    fprintf(stderr, "flagpost: %s\n", json_string_value(e));
-    return CLI_FAILED;
-}
-
 static int print_record_answer(json_t *reply);
 static void print_json(json_t *v, size_t flags)
 {
     char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
     if (s != NULL) {
         puts(s);
-        free(s);
+        json_text_free(s);
     }
 }
 
@@ -112,6 +64,7 @@ static int read_flag(const char *path, json_t **out)
         if (fileio_read_all(path, FLAG_MAX_JSON_BYTES, &buf, &len, &err) != FP_OK)
             return fail(err.message);
         *out = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        sodium_memzero(buf, len);   /* the flag's field values, in clear */
         free(buf);
     }
     if (*out == NULL) {
@@ -124,7 +77,7 @@ static int read_flag(const char *path, json_t **out)
 
 static int print_record_answer(json_t *reply)
 {
-    int rc = report_error(reply);
+    int rc = agent_client_report_error(reply);
     if (rc == CLI_OK) {
         print_json(reply, JSON_INDENT(2));
         const char *status = json_string_value(json_object_get(reply, "status"));
@@ -150,7 +103,7 @@ static int do_publish(const char *endpoint, int argc, char **argv, int timeout)
     }
     json_t *req = json_pack("{s:s, s:o}", "op", "publish", "flag", flag);
     json_t *reply = NULL;
-    int rc = exchange(endpoint, req, timeout, &reply);
+    int rc = agent_client_exchange(endpoint, req, timeout, &reply);
     json_decref(req);
     if (rc != CLI_OK)
         return rc;
@@ -172,7 +125,7 @@ static int do_flag_event(const char *endpoint, int argc, char **argv, int timeou
     json_t *req = json_pack("{s:s, s:s, s:s}", "op", withdraw ? "withdraw" : "ack", "flag_id",
                             argv[1], withdraw ? "reason" : "outcome", argv[3]);
     json_t *reply = NULL;
-    int rc = exchange(endpoint, req, timeout, &reply);
+    int rc = agent_client_exchange(endpoint, req, timeout, &reply);
     json_decref(req);
     if (rc != CLI_OK)
         return rc;
@@ -221,11 +174,11 @@ static int do_lookup(const char *endpoint, int argc, char **argv, int timeout)
         return fail("lookup needs --nhs, --name with --dob, --postcode or --uprn");
     }
     json_t *reply = NULL;
-    int rc = exchange(endpoint, req, timeout, &reply);
+    int rc = agent_client_exchange(endpoint, req, timeout, &reply);
     json_decref(req);
     if (rc != CLI_OK)
         return rc;
-    rc = report_error(reply);
+    rc = agent_client_report_error(reply);
     if (rc == CLI_OK)
         rc = print_flag_lines(reply);
     json_decref(reply);
@@ -237,11 +190,11 @@ static int do_lookup(const char *endpoint, int argc, char **argv, int timeout)
 static int do_simple(const char *endpoint, json_t *req, int timeout, bool lines)
 {
     json_t *reply = NULL;
-    int rc = exchange(endpoint, req, timeout, &reply);
+    int rc = agent_client_exchange(endpoint, req, timeout, &reply);
     json_decref(req);
     if (rc != CLI_OK)
         return rc;
-    rc = report_error(reply);
+    rc = agent_client_report_error(reply);
     if (rc == CLI_OK) {
         if (lines)
             print_flag_lines(reply);
@@ -287,11 +240,11 @@ static int do_status(const char *endpoint, int timeout)
 {
     json_t *reply = NULL;
     json_t *req = json_pack("{s:s}", "op", "status");
-    int rc = exchange(endpoint, req, timeout, &reply);
+    int rc = agent_client_exchange(endpoint, req, timeout, &reply);
     json_decref(req);
     if (rc != CLI_OK)
         return rc;
-    rc = report_error(reply);
+    rc = agent_client_report_error(reply);
     if (rc == CLI_OK) {
         print_json(reply, JSON_INDENT(2));
         if (json_is_string(json_object_get(reply, "audit_alarm"))) {
@@ -342,11 +295,7 @@ int cmd_agent(const char *endpoint, const char *command, int argc, char **argv)
                         "FLAGPOST_AGENT)\n", command);
         return CLI_USAGE;
     }
-    int timeout = DEFAULT_TIMEOUT_MS;
-    const char *t = getenv("FLAGPOST_TIMEOUT");
-    int64_t secs;
-    if (t != NULL && cli_parse_int("FLAGPOST_TIMEOUT", t, 1, 3600, &secs, NULL) == FP_OK)
-        timeout = (int)secs * 1000;
+    int timeout = agent_client_timeout_ms(DEFAULT_TIMEOUT_MS);
     if (strcmp(command, "publish") == 0 || strcmp(command, "update") == 0)
         return do_publish(endpoint, argc, argv, timeout);
     if (strcmp(command, "withdraw") == 0 || strcmp(command, "ack") == 0)

@@ -20,6 +20,7 @@
 #include "checkpoint.h"
 #include "cli_options.h"
 #include "commands.h"
+#include "json_wipe.h"
 #include "timefmt.h"
 
 
@@ -69,7 +70,7 @@ static int print_json(json_t *obj)
         return CLI_FAILED;
     }
     puts(text);
-    free(text);
+    json_text_free(text);
     return CLI_OK;
 }
 

@@ -24,6 +24,7 @@
 #include "broker_store.h"
 #include "checkpoint.h"
 #include "commands.h"
+#include "json_wipe.h"
 #include "timefmt.h"
 
 #define STATUS_MAX_AGENCIES 4096
@@ -178,7 +179,7 @@ static void print_json(const char *dir, const status *st)
     char *text = json_dumps(o, JSON_INDENT(2));
     if (text != NULL)
         printf("%s\n", text);
-    free(text);
+    json_text_free(text);
     json_decref(o);
 }
 

@@ -12,6 +12,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "agent_client.h"
 #include "commands.h"
 #include "fileio.h"
+#include "json_wipe.h"
 #include "marac_html.h"
 #include "marac_print.h"
 
@@ -73,7 +75,7 @@ static int call(const sub *s, json_t *req, json_t **reply)
             char *text = json_dumps(sent, JSON_INDENT(2));
             fprintf(stderr, "flagpost: sent before the failure (run again to continue):\n%s\n",
                     text ? text : "");
-            free(text);
+            json_text_free(text);
         }
         json_decref(*reply);
         *reply = NULL;
@@ -87,7 +89,7 @@ static void print_json(json_t *v)
     char *text = json_dumps(v, JSON_INDENT(2));
     if (text != NULL)
         puts(text);
-    free(text);
+    json_text_free(text);
 }
 
 static int write_text_file(const char *path, const char *text)
@@ -253,12 +255,14 @@ static int do_pack(const sub *s, int argc, char **argv)
             fclose(mem);
         }
         rc = text != NULL ? write_text_file(html, text) : CLI_FAILED;
+        if (text != NULL)
+            sodium_memzero(text, len);   /* the cases' answers, in clear */
         free(text);
     }
     if (rc == CLI_OK && json != NULL) {
         text = json_dumps(reply, JSON_INDENT(2));
         rc = text != NULL ? write_text_file(json, text) : CLI_FAILED;
-        free(text);
+        json_text_free(text);
     }
     if (rc == CLI_OK)
         printf("research pack for conference %s: %zu cases written to %s\n",
@@ -371,7 +375,7 @@ static int do_inbox(const sub *s, int argc, char **argv)
             fprintf(stderr, "flagpost: %zu draft answer%s written to %s\n",
                     json_array_size(json_object_get(t, "answers")),
                     json_array_size(json_object_get(t, "answers")) == 1 ? "" : "s", template);
-        free(text);
+        json_text_free(text);
         json_decref(t);
     }
     if (json)

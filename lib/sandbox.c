@@ -188,13 +188,12 @@ static int enter_seccomp(sandbox_report *rep, fp_error *err)
     return rc;
 }
 
-static void enter_no_core_dumps(sandbox_report *rep)
+bool sandbox_no_core_dumps(void)
 {
     if (SANDBOX_SANITIZED)
-        return;
+        return false;
     struct rlimit none = {0, 0};
-    if (setrlimit(RLIMIT_CORE, &none) == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
-        rep->no_core_dumps = true;
+    return setrlimit(RLIMIT_CORE, &none) == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
 }
 
 static void summarise(sandbox_report *rep)
@@ -244,7 +243,7 @@ int sandbox_enter(const char *const *writable, size_t n, sandbox_report *report,
                             "cannot confine the process: PR_SET_NO_NEW_PRIVS: %s",
                             strerror(errno));
     report->no_new_privs = true;
-    enter_no_core_dumps(report);
+    report->no_core_dumps = sandbox_no_core_dumps();
     int rc = enter_landlock(writable, n, report, err);
     if (rc == FP_OK)
         rc = enter_seccomp(report, err);

@@ -58,6 +58,12 @@ typedef struct sandbox_report {
 int sandbox_enter(const char *const *writable, size_t n, sandbox_report *report,
                   fp_error *err);
 
+/* Only the last of those: no core dumps and no attaching (a no-op, false,
+ * in sanitizer builds).  For the `flagpost` command, which holds the CA's
+ * key or a flag in clear for a moment and needs nothing else taken away.
+ * True when both took effect. */
+bool sandbox_no_core_dumps(void);
+
 /* The directory a ZeroMQ "ipc://PATH" endpoint's socket file lives in,
  * which must stay writable for a bind after sandbox_enter(); NULL (and out
  * untouched) for any other transport or a path that does not fit. */

@@ -203,3 +203,12 @@ for key in "$T"/id-*/*.key; do
     check "no log holds $name" lacks "$b64"
     check "no log holds $name as hex" lacks "$hex"
 done
+
+# ---------------------------------------------------------------- no agent
+# A command aimed at a socket with no agent behind it says so at once,
+# instead of waiting out its timeout.
+start=$SECONDS
+"$FP" --agent "ipc://$T/nobody.sock" lookup --nhs 9434765919 >"$T/nobody.out" 2>"$T/nobody.err"
+check_eq "a lookup with no agent at the socket fails" "$?" 1
+check_grep "and says there is no agent socket there" "no agent socket there" "$T/nobody.err"
+check "and says so at once, not after the 15 s timeout" test $((SECONDS - start)) -lt 5

@@ -180,3 +180,20 @@ check_fails "the checker reports /proc outside the process's own" "$ROOT/scripts
 check_grep "naming the path not declared optional" "/proc/sys/kernel/random/uuid is outside" \
     "$T/last.out"
 check_no_grep "but not the one declared optional" "overcommit_memory is outside" "$T/last.out"
+
+# The flagpost command holds the CA's key or a flag in clear for a moment:
+# it allows no core file (and is not dumpable, set in the same call).  It
+# is caught waiting for a flag on its standard input.
+(sleep 3 | exec "$REAL_BIN/flagpost" --agent "ipc://$T/nobody.sock" publish - \
+    >/dev/null 2>&1) &
+cli_job=$!
+cli_pid=""
+for _ in $(seq 1 30); do
+    cli_pid=$(pgrep -f "^$REAL_BIN/flagpost --agent ipc://$T/nobody.sock" | head -1)
+    [ -n "$cli_pid" ] && break
+    sleep 0.1
+done
+check "the flagpost command was caught running" test -n "$cli_pid"
+check_grep "the flagpost command allows no core file" '^Max core file size +0 +0 ' \
+    "/proc/${cli_pid:-0}/limits"
+wait "$cli_job" || true   # it fails in the end: no agent is there
