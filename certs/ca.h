@@ -33,7 +33,7 @@ typedef struct ca_issue_options {
     const char *sector;
     const char *out_dir;
     int64_t not_before;   /* 0: now, less CA_CLOCK_LEEWAY_S */
-    int64_t valid_days;   /* 0: 365, counted from not_before, or from now when 0 */
+    int64_t valid_days;   /* 0: 365; days count from not_before if given, else now */
 } ca_issue_options;
 
 /* Without a start of validity, a certificate is valid from this many

@@ -9,7 +9,6 @@
  */
 #include <getopt.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,8 @@
 #include "agent_client.h"
 #include "cli_options.h"
 #include "commands.h"
-#include "fileio.h"
 #include "flag_json.h"
+#include "json_input.h"
 #include "json_wipe.h"
 
 #define DEFAULT_TIMEOUT_MS 15000
@@ -54,25 +53,9 @@ static int print_flag_lines(json_t *reply)
 
 static int read_flag(const char *path, json_t **out)
 {
-    json_error_t jerr;
-    if (strcmp(path, "-") == 0) {
-        *out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
-    } else {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        fp_error err;
-        if (fileio_read_all(path, FLAG_MAX_JSON_BYTES, &buf, &len, &err) != FP_OK)
-            return fail(err.message);
-        *out = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        sodium_memzero(buf, len);   /* the flag's field values, in clear */
-        free(buf);
-    }
-    if (*out == NULL) {
-        fprintf(stderr, "flagpost: %s: malformed JSON at line %d, column %d: %s\n", path,
-                jerr.line, jerr.column, jerr.text);
-        return CLI_FAILED;
-    }
-    return CLI_OK;
+    fp_error err;
+    return json_input_read(path, FLAG_MAX_JSON_BYTES, out, &err) == FP_OK ? CLI_OK
+                                                                         : fail(err.message);
 }
 
 static int print_record_answer(json_t *reply)

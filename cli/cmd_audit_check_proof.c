@@ -19,7 +19,7 @@
 #include "audit_cmds.h"
 #include "checkpoint.h"
 #include "commands.h"
-#include "fileio.h"
+#include "json_input.h"
 #include "timefmt.h"
 
 #define PROOF_MAX_JSON (1 << 20)
@@ -202,21 +202,11 @@ static int check_consistency(struct ctx *c)
 
 static int load(struct ctx *c, const char *path)
 {
-    json_error_t jerr;
-    if (strcmp(path, "-") == 0) {
-        c->root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
-    } else {
-        uint8_t *buf;
-        size_t len;
-        if (fileio_read_all(path, PROOF_MAX_JSON, &buf, &len, &c->err) != FP_OK)
-            return c->err.code;
-        c->root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        free(buf);
-    }
+    if (json_input_read(path, PROOF_MAX_JSON, &c->root, &c->err) != FP_OK)
+        return c->err.code;
     if (!json_is_object(c->root))
-        return fp_error_set(&c->err, FP_ERR_INPUT, "%s:%d:%d: not a proof (JSON object): %s",
-                            path, jerr.line, jerr.column,
-                            c->root == NULL ? jerr.text : "expected an object");
+        return fp_error_set(&c->err, FP_ERR_INPUT, "%s: not a proof: expected a JSON object",
+                            path);
     return FP_OK;
 }
 

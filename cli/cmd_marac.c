@@ -21,6 +21,7 @@
 #include "agent_client.h"
 #include "commands.h"
 #include "fileio.h"
+#include "json_input.h"
 #include "json_wipe.h"
 #include "marac_html.h"
 #include "marac_print.h"
@@ -41,27 +42,11 @@ static int usage_error(const char *cmd, const char *what)
 
 static int read_json(const char *path, json_t **out)
 {
-    json_error_t jerr;
-    *out = NULL;
-    if (strcmp(path, "-") == 0) {
-        *out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
-    } else {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        fp_error err;
-        if (fileio_read_all(path, MARAC_MAX_FILE, &buf, &len, &err) != FP_OK) {
-            fprintf(stderr, "flagpost: %s\n", err.message);
-            return CLI_FAILED;
-        }
-        *out = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-        free(buf);
-    }
-    if (*out == NULL) {
-        fprintf(stderr, "flagpost: %s: malformed JSON at line %d, column %d: %s\n", path,
-                jerr.line, jerr.column, jerr.text);
-        return CLI_FAILED;
-    }
-    return CLI_OK;
+    fp_error err;
+    if (json_input_read(path, MARAC_MAX_FILE, out, &err) == FP_OK)
+        return CLI_OK;
+    fprintf(stderr, "flagpost: %s\n", err.message);
+    return CLI_FAILED;
 }
 
 /* Send req (consumed); on success *reply holds a non-error answer. */
