@@ -30,7 +30,7 @@ static const char *too_many(fp_error *why, const char *reason, const char *what,
 
 /* Every text of a flag ends up in audit entries, logs and JSON, none of
  * which can carry bytes that are not UTF-8 (protobuf-c does not check). */
-static const char *text_unfit(fp_error *why, const char *what, const char *text, size_t max)
+const char *decide_text_unfit(fp_error *why, const char *what, const char *text, size_t max)
 {
     size_t n = strnlen(text, max + 1);
     if (n > max) {
@@ -53,23 +53,23 @@ static const char *body_texts_over(const Flagpost__FlagBody *b, fp_error *why)
         {"consent", b->consent},           {"risk", b->risk},
         {"subject_role", b->subject_role}, {"withdraw_reason", b->withdraw_reason}};
     for (size_t i = 0; r == NULL && i < sizeof t / sizeof t[0]; i++)
-        r = text_unfit(why, t[i].name, t[i].text, FP_MAX_TEXT);
+        r = decide_text_unfit(why, t[i].name, t[i].text, FP_MAX_TEXT);
     if (r == NULL)
-        r = text_unfit(why, "justification", b->justification, FP_MAX_JUSTIFICATION);
+        r = decide_text_unfit(why, "justification", b->justification, FP_MAX_JUSTIFICATION);
     for (size_t i = 0; r == NULL && i < b->n_named_agencies; i++)
-        r = text_unfit(why, "named_agencies", b->named_agencies[i], FP_MAX_TEXT);
+        r = decide_text_unfit(why, "named_agencies", b->named_agencies[i], FP_MAX_TEXT);
     for (size_t i = 0; r == NULL && i < b->n_refused_at_sender; i++) {
         const Flagpost__SenderRefusal *s = b->refused_at_sender[i];
         if (s->n_fields > FP_MAX_FIELDS)
             return too_many(why, DECIDE_TOO_MANY_FIELDS, "refused_at_sender fields", s->n_fields,
                             FP_MAX_FIELDS);
-        r = text_unfit(why, "refused_at_sender", s->recipient, FP_MAX_TEXT);
+        r = decide_text_unfit(why, "refused_at_sender", s->recipient, FP_MAX_TEXT);
         if (r == NULL)
-            r = text_unfit(why, "refused_at_sender", s->rule_id, FP_MAX_TEXT);
+            r = decide_text_unfit(why, "refused_at_sender", s->rule_id, FP_MAX_TEXT);
         if (r == NULL)
-            r = text_unfit(why, "refused_at_sender", s->reason, FP_MAX_TEXT);
+            r = decide_text_unfit(why, "refused_at_sender", s->reason, FP_MAX_TEXT);
         for (size_t j = 0; r == NULL && j < s->n_fields; j++)
-            r = text_unfit(why, "refused_at_sender fields", s->fields[j], FP_MAX_TEXT);
+            r = decide_text_unfit(why, "refused_at_sender fields", s->fields[j], FP_MAX_TEXT);
     }
     return r;
 }
@@ -86,9 +86,9 @@ static const char *part_over(const ProtobufCBinaryData *bytes, fp_error *why)
         r = too_many(why, DECIDE_TOO_MANY_FIELDS, "fields declared for one recipient",
                      p->n_fields, FP_MAX_FIELDS);
     if (r == NULL)
-        r = text_unfit(why, "recipient", p->recipient, FP_MAX_TEXT);
+        r = decide_text_unfit(why, "recipient", p->recipient, FP_MAX_TEXT);
     for (size_t i = 0; r == NULL && i < p->n_fields; i++)
-        r = text_unfit(why, "field name", p->fields[i], FP_MAX_TEXT);
+        r = decide_text_unfit(why, "field name", p->fields[i], FP_MAX_TEXT);
     flagpost__recipient_part__free_unpacked(p, NULL);
     return r;
 }

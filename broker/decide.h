@@ -38,6 +38,12 @@ typedef struct recipient_verdict {
     const char *reason;                /* stable refusal reason */
 } recipient_verdict;
 
+/* NULL when text (from the wire, NUL-terminated) is at most max bytes and
+ * valid UTF-8; else DECIDE_TEXT_TOO_LONG or DECIDE_TEXT_NOT_UTF8, with why
+ * naming the field (what).  Every text an agent sends ends up in audit
+ * entries, logs and JSON. */
+const char *decide_text_unfit(fp_error *why, const char *what, const char *text, size_t max);
+
 /* Checks every count and length limit of a flag (publish, update or
  * withdrawal) before anything else looks at it: recipients, refused-at-
  * sender entries, pseudonyms, named agencies, declared fields per part,

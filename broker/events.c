@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit_entry.h"
+#include "decide.h"
 #include "envelope.h"
 #include "fp_limits.h"
 #include "intake.h"
@@ -29,16 +30,19 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                         fp_error *err)
 {
     Flagpost__ViewBody *vb = flagpost__view_body__unpack(NULL, env->body.len, env->body.data);
+    fp_error why = {0};
     const char *bad = vb == NULL || vb->flag_id.len != 16 ? "malformed-view"
                       : vb->n_subject > FP_MAX_PSEUDONYMS   ? "too-many-pseudonyms"
-                      : strnlen(vb->category, FP_MAX_TEXT + 1) > FP_MAX_TEXT ||
-                              strnlen(vb->original_sender, FP_MAX_TEXT + 1) > FP_MAX_TEXT
-                          ? "text-too-long"
-                          : NULL;
+                                                            : NULL;
+    if (bad == NULL)
+        bad = decide_text_unfit(&why, "category", vb->category, FP_MAX_TEXT);
+    if (bad == NULL)
+        bad = decide_text_unfit(&why, "original_sender", vb->original_sender, FP_MAX_TEXT);
     if (bad != NULL) {
         if (vb != NULL)
             flagpost__view_body__free_unpacked(vb, NULL);
-        return intake_refuse_message(b, txn, env->sender, env, bad, NULL, now, reply, err);
+        return intake_refuse_message(b, txn, env->sender, env, bad, why.message[0] ? &why : NULL,
+                                     now, reply, err);
     }
     Flagpost__BrokerFlag *flag = NULL;
     broker_store_flag_get(b->store, txn, vb->flag_id.data, &flag, NULL);
@@ -86,12 +90,14 @@ static int process_ack(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
 {
     Flagpost__ActionAckBody *ack =
         flagpost__action_ack_body__unpack(NULL, env->body.len, env->body.data);
-    if (ack == NULL || strnlen(ack->outcome, FP_MAX_TEXT + 1) > FP_MAX_TEXT) {
+    fp_error why = {0};
+    const char *bad = ack == NULL ? "malformed-acknowledgement"
+                                  : decide_text_unfit(&why, "outcome", ack->outcome, FP_MAX_TEXT);
+    if (bad != NULL) {
         if (ack != NULL)
             flagpost__action_ack_body__free_unpacked(ack, NULL);
-        return intake_refuse_message(b, txn, env->sender, env,
-                                     ack == NULL ? "malformed-acknowledgement" : "text-too-long",
-                                     NULL, now, reply, err);
+        return intake_refuse_message(b, txn, env->sender, env, bad, ack ? &why : NULL, now,
+                                     reply, err);
     }
     const char *refusal = NULL;
     int rc = lifecycle_acknowledge(b, txn, env, ack, now, &refusal, err);

@@ -38,6 +38,29 @@ hostile "65 declared fields" too-many-fields --extra-fields 65
 hostile "a 300-byte category" text-too-long --long-category 300
 hostile "a category that is not UTF-8" text-not-utf8 --category $'da_victim\xff'
 hostile "a declared field name that is not UTF-8" text-not-utf8 --field $'risk\xc0\xafsummary=x'
+# Events carry text too (a view's category, an acknowledgement's outcome),
+# which the broker writes into audit entries and notices: the same limits.
+refusals_for() { pp_audit --event message_refused | grep -c -- "$1"; }
+hostile_event() {   # NAME EXPECTED-REASON MODE [rogue options]
+    local name=$1 reason=$2 before; shift 2
+    before=$(refusals_for "$reason")
+    sleep 0.3
+    pp_rogue idva "$@" >"$T/r.out" 2>"$T/r.err"
+    check_grep "$name is refused ($reason)" "\"status\":\"refused\".*$reason" "$T/r.out"
+    check_eq "$name is audited" "$(refusals_for "$reason")" $((before + 1))
+}
+sleep 0.3
+pp_rogue idva view >"$T/r.out" 2>"$T/r.err"
+check_grep "a view with a plain category is accepted" '"status":"accepted"' "$T/r.out"
+hostile_event "a view whose category is not UTF-8" text-not-utf8 view --category $'da_victim\xff'
+hostile_event "a view with a 300-byte category" text-too-long view \
+    --category "$(head -c 300 /dev/zero | tr '\0' x)"
+hostile_event "an acknowledgement whose outcome is not UTF-8" text-not-utf8 ack \
+    --outcome $'acted_on\xc3'
+hostile_event "an acknowledgement with a 300-byte outcome" text-too-long ack \
+    --outcome "$(head -c 300 /dev/zero | tr '\0' x)"
+check_grep "the refusal names the field" "outcome: longer than" "$T/r.out"
+
 # A part's sealed payload is at most 256 KB (payload.h), so two copies of
 # one make a message of about 400 KB.
 hostile "a 400 KB message" message-too-large --pad 200000 --copies 2

@@ -9,7 +9,7 @@
  *
  * MODE: valid | bad-signature | forged-sender | replay-same | replay-altered |
  *       stale | future | malformed-envelope | garbage | bit-flip |
- *       truncated-envelope | truncated | resend | listen
+ *       truncated-envelope | truncated | resend | listen | view | ack
  * options: --to AGENCY (repeatable), --claim AGENCY, --server-ca DIR (broker key
  *          from another bundle), --category C, --purpose P,
  *          over the limits (fp_limits.h): --copies N (each part N times),
@@ -24,13 +24,15 @@
  *          (resend: same message id, other body, signed again),
  *          --show-bytes (print the signature and the first part's last 16
  *          bytes, hex, so a test can find them on disk), --for SECONDS
- *          (listen: how long)
+ *          (listen: how long), --outcome TEXT (ack's outcome)
  *
  * bit-flip and truncated-envelope spoil the signed envelope after signing;
  * truncated cuts the whole frame short, so it is not a message at all.
  * listen connects and stays, saying hello, printing each delivery and each
  * connection event as a JSON line, and never acknowledges anything: a
- * recipient whose deliveries stay queued at the broker.
+ * recipient whose deliveries stay queued at the broker.  view and ack send
+ * one signed event (a view, an acknowledgement) about a flag id nobody
+ * published, with the text of --category (view) or --outcome (ack).
  *
  * Prints each broker answer as one JSON line.  Exit 0 when answers came
  * back (whatever they say: the test judges them), 1 otherwise.
@@ -57,7 +59,7 @@
 typedef struct options {
     const char *identity, *ca, *server_ca, *broker, *mode, *claim;
     const char *category, *purpose, *basis, *consent, *risk, *role, *nhs;
-    const char *save, *load;
+    const char *save, *load, *outcome;
     bool alter, show_bytes;
     int listen_s;
     const char *to[MAX_TO];
@@ -514,11 +516,72 @@ static void release_one(rogue *r, Flagpost__SignedEnvelope *se, ProtobufCBinaryD
     free(parts);
 }
 
+/* The body of a view or an acknowledgement of flag_id, packed. */
+static uint8_t *event_body(const rogue *r, bool view, unsigned char flag_id[16], size_t *len)
+{
+    ProtobufCBinaryData id = {16, flag_id};
+    uint8_t *body = NULL;
+    if (view) {
+        Flagpost__ViewBody vb = FLAGPOST__VIEW_BODY__INIT;
+        vb.flag_id = id;
+        vb.version = 1;
+        vb.original_sender = (char *)"met-police";
+        vb.category = (char *)(uintptr_t)(r->o.category ? r->o.category : "da_victim");
+        *len = flagpost__view_body__get_packed_size(&vb);
+        if ((body = malloc(*len)) != NULL)
+            flagpost__view_body__pack(&vb, body);
+    } else {
+        Flagpost__ActionAckBody ack = FLAGPOST__ACTION_ACK_BODY__INIT;
+        ack.flag_id = id;
+        ack.version = 1;
+        ack.outcome = (char *)(uintptr_t)(r->o.outcome ? r->o.outcome : "acted_on");
+        *len = flagpost__action_ack_body__get_packed_size(&ack);
+        if ((body = malloc(*len)) != NULL)
+            flagpost__action_ack_body__pack(&ack, body);
+    }
+    return body;
+}
+
+/* view | ack: one signed event, then its answer. */
+static int run_event(rogue *r)
+{
+    bool view = strcmp(r->o.mode, "view") == 0;
+    unsigned char flag_id[16], id[16];
+    randombytes_buf(flag_id, sizeof flag_id);
+    envelope_new_id(id);
+    Flagpost__Envelope env = FLAGPOST__ENVELOPE__INIT;
+    env.wire_version = ENVELOPE_WIRE_VERSION;
+    env.message_id.data = id;
+    env.message_id.len = 16;
+    env.type = view ? FLAGPOST__MESSAGE_TYPE__MESSAGE_VIEW
+                    : FLAGPOST__MESSAGE_TYPE__MESSAGE_ACTION_ACK;
+    env.sender = r->id.cert.agency_id;
+    env.created_ms = envelope_now_ms();
+    env.body.data = event_body(r, view, flag_id, &env.body.len);
+    Flagpost__SignedEnvelope se;
+    if (env.body.data == NULL || envelope_sign(&env, r->id.sign_secret, &se, NULL) != FP_OK) {
+        free(env.body.data);
+        return die("cannot build the event", NULL);
+    }
+    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
+    msg.kind_case = FLAGPOST__TO_BROKER__KIND_EVENT;
+    msg.event = &se;
+    size_t len = flagpost__to_broker__get_packed_size(&msg);
+    uint8_t *buf = malloc(len);
+    int rc = buf == NULL ? -1 : (flagpost__to_broker__pack(&msg, buf), zmq_send(r->sock, buf, len, 0));
+    free(buf);
+    envelope_signed_release(&se);
+    free(env.body.data);
+    return rc < 0 ? die("cannot send the event", NULL) : print_answer(r);
+}
+
 static int run_mode(rogue *r)
 {
     const char *mode = r->o.mode;
     if (strcmp(mode, "resend") == 0)
         return run_resend(r);
+    if (strcmp(mode, "view") == 0 || strcmp(mode, "ack") == 0)
+        return run_event(r);
     if (strcmp(mode, "garbage") == 0 || strcmp(mode, "truncated") == 0)
         linger_for_send(r);
     if (strcmp(mode, "garbage") == 0) {
@@ -569,6 +632,7 @@ static int parse(int argc, char **argv, options *o)
         {"alter", 0, NULL, 'A'},     {"show-bytes", 0, NULL, 'B'}, {"for", 1, NULL, 'F'},
         {"copies", 1, NULL, 'N'},    {"pseudonyms", 1, NULL, 'P'}, {"extra-fields", 1, NULL, 'X'},
         {"long-category", 1, NULL, 'G'}, {"pad", 1, NULL, 'D'}, {"count", 1, NULL, 'K'},
+        {"outcome", 1, NULL, 'O'},
         {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
                    .basis = "public_task_safeguarding", .consent = "given", .risk = "high",
@@ -602,6 +666,7 @@ static int parse(int argc, char **argv, options *o)
         case 'G': o->long_text = strtoul(optarg, NULL, 10); break;
         case 'D': o->pad = strtoul(optarg, NULL, 10); break;
         case 'K': o->count = strtoul(optarg, NULL, 10); break;
+        case 'O': o->outcome = optarg; break;
         default: return -1;
         }
     }
