@@ -241,6 +241,27 @@ static void print_hex_field(const char *name, const uint8_t *data, size_t len)
     fflush(stdout);
 }
 
+/* Pack and send one message: saved first with --save, cut in half in
+ * mode truncated (no longer a ToBroker).  0, or -1 if it was not sent. */
+static int send_message(rogue *r, const Flagpost__ToBroker *msg)
+{
+    size_t len = flagpost__to_broker__get_packed_size(msg);
+    uint8_t *buf = malloc(len);
+    if (buf == NULL)
+        return -1;
+    flagpost__to_broker__pack(msg, buf);
+    if (r->o.save != NULL) {
+        FILE *f = fopen(r->o.save, "wb");
+        if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+            fprintf(stderr, "rogue_agent: cannot save the frame to %s\n", r->o.save);
+    }
+    if (strcmp(r->o.mode, "truncated") == 0)
+        len /= 2;
+    int rc = zmq_send(r->sock, buf, len, 0);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
 static int send_publish(rogue *r, const Flagpost__SignedEnvelope *se, ProtobufCBinaryData *parts,
                         size_t n_parts)
 {
@@ -251,24 +272,13 @@ static int send_publish(rogue *r, const Flagpost__SignedEnvelope *se, ProtobufCB
     Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
     msg.kind_case = FLAGPOST__TO_BROKER__KIND_PUBLISH;
     msg.publish = &pub;
-    size_t len = flagpost__to_broker__get_packed_size(&msg);
-    uint8_t *buf = malloc(len);
-    flagpost__to_broker__pack(&msg, buf);
-    if (r->o.save != NULL) {
-        FILE *f = fopen(r->o.save, "wb");
-        if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
-            fprintf(stderr, "rogue_agent: cannot save the frame to %s\n", r->o.save);
-    }
-    if (strcmp(r->o.mode, "truncated") == 0)
-        len /= 2;   /* cut inside the publish: no longer a ToBroker */
-    int rc = zmq_send(r->sock, buf, len, 0);
-    free(buf);
+    int rc = send_message(r, &msg);
     if (r->o.show_bytes) {
         print_hex_field("signature", se->signature.data, se->signature.len);
         if (n_parts > 0 && parts[0].len >= 16)
             print_hex_field("part_tail", parts[0].data + parts[0].len - 16, 16);
     }
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 /* Wait for one PublishResult and print it as a JSON line. */
@@ -566,10 +576,7 @@ static int run_event(rogue *r)
     Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
     msg.kind_case = FLAGPOST__TO_BROKER__KIND_EVENT;
     msg.event = &se;
-    size_t len = flagpost__to_broker__get_packed_size(&msg);
-    uint8_t *buf = malloc(len);
-    int rc = buf == NULL ? -1 : (flagpost__to_broker__pack(&msg, buf), zmq_send(r->sock, buf, len, 0));
-    free(buf);
+    int rc = send_message(r, &msg);
     envelope_signed_release(&se);
     free(env.body.data);
     return rc < 0 ? die("cannot send the event", NULL) : print_answer(r);
