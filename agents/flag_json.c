@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timefmt.h"
+
 static const char *const TOP_KEYS[] = {
     "category", "subcategory", "purpose", "lawful_basis", "consent", "consent_reason",
     "risk", "subject", "recipients", "fields", "restricted", "named_agencies",
@@ -234,6 +236,9 @@ int flag_json_parse_date(const char *s, int64_t *out)
     if (t == (time_t)-1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
         tm.tm_year != asked.tm_year)
         return FP_ERR_INPUT;
+    /* The range the broker and every agent accept (timefmt.h). */
+    if (!timefmt_in_range_s(t))
+        return FP_ERR_INPUT;
     *out = (int64_t)t;
     return FP_OK;
 }
@@ -246,7 +251,7 @@ static int get_date(json_t *root, const char *key, int64_t *out, fp_error *err)
     if (rc != FP_OK || text == NULL)
         return rc;
     if (flag_json_parse_date(text, out) != FP_OK)
-        return fp_error_set(err, FP_ERR_INPUT, "%s: dates are written YYYY-MM-DD", key);
+        return fp_error_set(err, FP_ERR_INPUT, "%s: dates are written YYYY-MM-DD, from 1970-01-01 to 9999-12-31", key);
     return FP_OK;
 }
 

@@ -100,7 +100,8 @@ int flag_json_parse(const char *text, size_t len, flag_request *out, fp_error *e
 int flag_json_from_object(json_t *obj, flag_request *out, fp_error *err);
 void flag_request_free(flag_request *r);
 
-/* Parse "YYYY-MM-DD" (or a full ISO-8601 UTC time) into unix seconds. */
+/* Parse "YYYY-MM-DD" (or a full ISO-8601 UTC time) into unix seconds;
+ * FP_ERR_INPUT outside 1970-01-01 .. 9999-12-31 (timefmt_in_range_s). */
 int flag_json_parse_date(const char *s, int64_t *out);
 
 #endif

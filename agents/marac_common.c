@@ -402,10 +402,7 @@ void marac_iso(int64_t ms, char out[32])
 
 void marac_iso_s(int64_t ms, char out[32])
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    timefmt_iso_s(ms < 0 ? -1 : ms / 1000, out);
 }
 
 void marac_date(int64_t s, char out[32])

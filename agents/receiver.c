@@ -18,6 +18,7 @@
 #include "marac.h"
 #include "spool.h"
 #include "sha256.h"
+#include "timefmt.h"
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
@@ -192,6 +193,10 @@ static verdict examine(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, deli
     d->body = flagpost__flag_body__unpack(NULL, d->env->body.len, d->env->body.data);
     if (d->body == NULL || d->body->flag_id.len != 16)
         return (verdict){false, "malformed-flag-body", ACTION_REJECT};
+    /* The broker refuses these too; checked again here because a broker
+     * is not trusted with what a lookup will show. */
+    if (!timefmt_in_range_s(d->body->review_at) || !timefmt_in_range_s(d->body->expires_at))
+        return (verdict){false, "malformed-flag-dates", ACTION_REJECT};
     if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
         return against_held(a, txn, d);   /* signed by the sender; carries no part */
     if (!receiver_part_committed(d->body, &dv->part))

@@ -8,6 +8,7 @@
 
 #include "envelope.h"
 #include "sha256.h"
+#include "timefmt.h"
 #include "utf8.h"
 
 static bool pseudonyms_sound(Flagpost__Pseudonym **ps, size_t n)
@@ -119,6 +120,13 @@ const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__
 
 /* ---------------------------------------------------------------- shape */
 
+/* The dates are unix seconds the broker later turns into milliseconds
+ * (lifecycle's expiry): beyond year 9999 that would overflow. */
+static bool dates_sound(const Flagpost__FlagBody *body)
+{
+    return timefmt_in_range_s(body->review_at) && timefmt_in_range_s(body->expires_at);
+}
+
 const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub)
 {
     if (body->flag_id.len != 16 || body->version == 0)
@@ -128,6 +136,8 @@ const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Pu
     if (body->n_subject == 0 || !pseudonyms_sound(body->subject, body->n_subject) ||
         !pseudonyms_sound(body->linked_perpetrator, body->n_linked_perpetrator))
         return "malformed-subject";
+    if (!dates_sound(body))
+        return "malformed-flag-dates";
     if (body->n_part_digests != pub->n_parts || pub->n_parts > DECIDE_MAX_RECIPIENTS)
         return "parts-do-not-match-digests";
     for (size_t i = 0; i < pub->n_parts; i++) {

@@ -52,8 +52,9 @@ const char *decide_text_unfit(fp_error *why, const char *what, const char *text,
 const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
                                 fp_error *why);
 
-/* Checks the body's shape and that parts and digests correspond one to
- * one, in order.  Returns NULL when sound, else a stable reason. */
+/* Checks the body's shape (ids, metadata, subject, dates within
+ * timefmt's range) and that parts and digests correspond one to one, in
+ * order.  Returns NULL when sound, else a stable reason. */
 const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub);
 
 /* Fills out[0..n) (n = pub->n_parts).  Call decide_release afterwards.

@@ -145,14 +145,18 @@ int envelope_decode(const Flagpost__SignedEnvelope *s, Flagpost__Envelope **out,
 int envelope_check_time(const Flagpost__Envelope *env, int64_t now_ms, int64_t skew_ms,
                         fp_error *err)
 {
-    int64_t delta = env->created_ms - now_ms;
-    if (delta > skew_ms || delta < -skew_ms)
-        return fp_error_set(err, FP_ERR_TIME,
-                            "envelope time is %lld s %s the broker's clock (allowed: %lld s); "
-                            "check the sender's clock (NTP)",
-                            (long long)(delta < 0 ? -delta : delta) / 1000,
-                            delta < 0 ? "behind" : "ahead of", (long long)skew_ms / 1000);
-    return FP_OK;
+    /* created_ms is any int64_t the sender chose: compared, never
+     * subtracted from, so that INT64_MIN cannot overflow. */
+    bool behind = env->created_ms < now_ms - skew_ms;
+    if (!behind && env->created_ms <= now_ms + skew_ms)
+        return FP_OK;
+    uint64_t off = behind ? (uint64_t)now_ms - (uint64_t)env->created_ms
+                          : (uint64_t)env->created_ms - (uint64_t)now_ms;
+    return fp_error_set(err, FP_ERR_TIME,
+                        "envelope time is %llu s %s the broker's clock (allowed: %lld s); "
+                        "check the sender's clock (NTP)",
+                        (unsigned long long)(off / 1000), behind ? "behind" : "ahead of",
+                        (long long)skew_ms / 1000);
 }
 
 void envelope_id_hex(const uint8_t *id, size_t len, char out[2 * ENVELOPE_ID_LEN + 1])

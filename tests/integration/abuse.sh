@@ -89,6 +89,28 @@ check_eq "both are audited as clock skew" \
     "$(audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 2
 check "the broker serves others after clock skew" serves 4
 
+# A signed time at the ends of int64 is refused as skew (the broker compares,
+# never subtracts: under UBSan an overflow here would stop the broker).
+pp_rogue met-police time-min "${ALLOWED[@]}" >"$T/r.out"
+check_grep "a message signed at INT64_MIN ms is refused" '"status":"refused".*clock-skew.*behind' "$T/r.out"
+pp_rogue met-police time-max "${ALLOWED[@]}" >"$T/r.out"
+check_grep "a message signed at INT64_MAX ms is refused" '"status":"refused".*clock-skew.*ahead' "$T/r.out"
+# A flag's dates are unix seconds the broker turns into milliseconds: past
+# 9999-12-31 (or before 1970) it refuses them, and no recipient gets them.
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4857770016 --review-at 9223372036854775807 >"$T/r.out"
+check_grep "a review date past year 9999 is refused" '"status":"refused".*malformed-flag-dates' "$T/r.out"
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4857770016 --expires-at -86400 >"$T/r.out"
+check_grep "an expiry before 1970 is refused" '"status":"refused".*malformed-flag-dates' "$T/r.out"
+check_eq "both are audited as malformed dates" \
+    "$(audit_count message_refused '.sender=="met-police" and .reason=="malformed-flag-dates"')" 2
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4857770016 --review-at 253402300799 >"$T/r.out"
+check_grep "a review date of 9999-12-31T23:59:59Z is accepted" '"status":"accepted"' "$T/r.out"
+review_shown() {
+    pp_fp housing-hf lookup --nhs 4857770016 2>/dev/null | grep -c '"review_date": *"9999-12-31"'
+}
+check "housing shows it with that date" wait_output 15 1 review_shown
+check "the broker serves others after extreme times" serves 12
+
 # ---------------------------------------------------------------- damaged frames
 pp_rogue met-police bit-flip "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an envelope with one bit flipped is refused" '"status":"refused".*bad-signature' "$T/r.out"

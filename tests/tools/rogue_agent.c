@@ -8,7 +8,7 @@
  *   rogue_agent --identity DIR --ca DIR --broker EP MODE [options]
  *
  * MODE: valid | bad-signature | forged-sender | replay-same | replay-altered |
- *       stale | future | malformed-envelope | garbage | bit-flip |
+ *       stale | future | time-min | time-max | malformed-envelope | garbage | bit-flip |
  *       truncated-envelope | truncated | resend | listen | view | ack
  * options: --to AGENCY (repeatable), --claim AGENCY, --server-ca DIR (broker key
  *          from another bundle), --category C, --purpose P,
@@ -24,9 +24,12 @@
  *          (resend: same message id, other body, signed again),
  *          --show-bytes (print the signature and the first part's last 16
  *          bytes, hex, so a test can find them on disk), --for SECONDS
- *          (listen: how long), --outcome TEXT (ack's outcome)
+ *          (listen: how long), --outcome TEXT (ack's outcome),
+ *          --review-at N, --expires-at N (the body's dates, unix seconds,
+ *          any 64-bit value)
  *
- * bit-flip and truncated-envelope spoil the signed envelope after signing;
+ * time-min and time-max sign the envelope as created at INT64_MIN and
+ * INT64_MAX milliseconds.  bit-flip and truncated-envelope spoil the signed envelope after signing;
  * truncated cuts the whole frame short, so it is not a message at all.
  * listen connects and stays, saying hello, printing each delivery and each
  * connection event as a JSON line, and never acknowledges anything: a
@@ -74,6 +77,7 @@ typedef struct options {
     size_t long_text;     /* --long-category N: a category N bytes long */
     size_t pad;           /* --pad BYTES: a sealed field value of BYTES bytes */
     size_t count;         /* --count N: send N flags at once, then read N answers */
+    int64_t review_at, expires_at;   /* --review-at, --expires-at: unix seconds, any int64 */
 } options;
 
 typedef struct rogue {
@@ -212,6 +216,8 @@ static uint8_t *build_body(rogue *r, ProtobufCBinaryData *parts, size_t n_parts,
     b.flag_id.data = flag_id;
     b.flag_id.len = 16;
     b.version = 1;
+    b.review_at = r->o.review_at;
+    b.expires_at = r->o.expires_at;
     b.category = category ? category : (char *)(uintptr_t)r->o.category;
     b.purpose = (char *)(uintptr_t)r->o.purpose;
     b.lawful_basis = (char *)(uintptr_t)r->o.basis;
@@ -490,6 +496,10 @@ static int send_one(rogue *r, bool *replay_again, Flagpost__SignedEnvelope *se_o
                                                       : r->id.cert.agency_id;
     env->created_ms = envelope_now_ms() - (strcmp(mode, "stale") == 0 ? 3600 * 1000 : 0) +
                       (strcmp(mode, "future") == 0 ? 3600 * 1000 : 0);
+    if (strcmp(mode, "time-min") == 0)
+        env->created_ms = INT64_MIN;
+    if (strcmp(mode, "time-max") == 0)
+        env->created_ms = INT64_MAX;
     env->body.data = body;
     env->body.len = body_len;
     if (strcmp(mode, "malformed-envelope") == 0) {
@@ -639,7 +649,7 @@ static int parse(int argc, char **argv, options *o)
         {"alter", 0, NULL, 'A'},     {"show-bytes", 0, NULL, 'B'}, {"for", 1, NULL, 'F'},
         {"copies", 1, NULL, 'N'},    {"pseudonyms", 1, NULL, 'P'}, {"extra-fields", 1, NULL, 'X'},
         {"long-category", 1, NULL, 'G'}, {"pad", 1, NULL, 'D'}, {"count", 1, NULL, 'K'},
-        {"outcome", 1, NULL, 'O'},
+        {"outcome", 1, NULL, 'O'},  {"review-at", 1, NULL, 'V'}, {"expires-at", 1, NULL, 'E'},
         {NULL, 0, NULL, 0}};
     *o = (options){.category = "da_victim", .purpose = "safeguarding",
                    .basis = "public_task_safeguarding", .consent = "given", .risk = "high",
@@ -674,6 +684,8 @@ static int parse(int argc, char **argv, options *o)
         case 'D': o->pad = strtoul(optarg, NULL, 10); break;
         case 'K': o->count = strtoul(optarg, NULL, 10); break;
         case 'O': o->outcome = optarg; break;
+        case 'V': o->review_at = strtoll(optarg, NULL, 10); break;
+        case 'E': o->expires_at = strtoll(optarg, NULL, 10); break;
         default: return -1;
         }
     }

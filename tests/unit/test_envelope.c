@@ -360,6 +360,26 @@ static void test_check_time_skew(void)
     CHECK_EQ_INT(envelope_check_time(&e, now, 0, &err), FP_ERR_TIME);
 }
 
+/* created_ms is whatever the sender signed: the extremes are refused,
+ * with the true distance in the message (now - INT64_MIN ms below), not
+ * overflowed into a small or accepted difference. */
+static void test_check_time_extremes(void)
+{
+    Flagpost__Envelope e;
+    good_envelope(&e);
+    int64_t now = 1700000000000;
+    fp_error err = {0};
+    e.created_ms = INT64_MIN;
+    CHECK_EQ_INT(envelope_check_time(&e, now, ENVELOPE_DEFAULT_SKEW_MS, &err), FP_ERR_TIME);
+    CHECK(strstr(err.message, "behind") != NULL);
+    CHECK(strstr(err.message, "9223373736854775 s") != NULL);
+    e.created_ms = INT64_MAX;
+    CHECK_EQ_INT(envelope_check_time(&e, now, ENVELOPE_DEFAULT_SKEW_MS, &err), FP_ERR_TIME);
+    CHECK(strstr(err.message, "ahead of") != NULL);
+    e.created_ms = -1;
+    CHECK_EQ_INT(envelope_check_time(&e, now, ENVELOPE_DEFAULT_SKEW_MS, &err), FP_ERR_TIME);
+}
+
 static void test_now_ms_is_current(void)
 {
     int64_t a = envelope_now_ms();
@@ -443,6 +463,7 @@ int main(void)
     RUN(test_decode_policy_hash_is_empty_or_32);
     RUN(test_decode_refuses_garbage);
     RUN(test_check_time_skew);
+    RUN(test_check_time_extremes);
     RUN(test_now_ms_is_current);
     RUN(test_id_hex_round_trip);
     RUN(test_id_hex_malformed_input);

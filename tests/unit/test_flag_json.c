@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "flag_json.h"
+#include "timefmt.h"
 
 static const char BASE[] =
     "{\"category\": \"da_victim\", \"purpose\": \"safeguarding\","
@@ -492,6 +493,32 @@ static void test_dates(void)
     CHECK(refused_at(variant("expires", json_integer(20250301)), "expires"));
 }
 
+/* Dates outside what the broker and the agents accept are refused where
+ * a person types them, with the range in the message. */
+static void test_dates_out_of_range(void)
+{
+    int64_t t = 0;
+    CHECK_EQ_INT(flag_json_parse_date("9999-12-31", &t), FP_OK);
+    CHECK_EQ_INT(t, TIMEFMT_MAX_S - 86399);
+    CHECK_EQ_INT(flag_json_parse_date("9999-12-31T23:59:59Z", &t), FP_OK);
+    CHECK_EQ_INT(t, TIMEFMT_MAX_S);
+    const char *bad[] = {"1969-12-31", "1969-12-31T23:59:59Z", "0000-01-01", "1900-03-01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = flag_json_parse_date(bad[i], &t);
+        if (rc != FP_ERR_INPUT)
+            printf("#   date '%s' was accepted as %lld\n", bad[i], (long long)t);
+        CHECK_EQ_INT(rc, FP_ERR_INPUT);
+    }
+    CHECK(refused_at(variant("review_date", json_string("1960-05-01")), "review_date"));
+    CHECK(refused_at(variant("expires", json_string("1969-12-31")), "expires"));
+    flag_request r;
+    fp_error err = {0};
+    char *text = variant("expires", json_string("1969-12-31"));
+    CHECK_EQ_INT(parse(text, &r, &err), FP_ERR_INPUT);
+    CHECK(strstr(err.message, "from 1970-01-01 to 9999-12-31") != NULL);
+    free(text);
+}
+
 /* A day that does not exist in its month must be refused, not rolled over
  * into the next month (2025-02-30 would silently become 2 March). */
 static void test_dates_refuse_impossible_days(void)
@@ -567,6 +594,7 @@ int main(void)
     RUN(test_consent_reason_rules);
     RUN(test_action_rules);
     RUN(test_dates);
+    RUN(test_dates_out_of_range);
     RUN(test_dates_refuse_impossible_days);
     RUN(test_document_level_errors);
     RUN(test_from_object_reference_counting);
