@@ -4,7 +4,8 @@
  * -DFUZZ_BROKER_INTAKE_WRITE_SEEDS.  Each seed is a short story in the
  * target's record format (see the top of fuzz_broker_intake.c) that reaches
  * somewhere deep: a victim flag's whole life (views, acknowledgement,
- * delivery acknowledgements, update, withdrawal, expiry), a perpetrator's
+ * delivery acknowledgements, update, withdrawal, expiry; and again in a
+ * store too small for it), a perpetrator's
  * holder refused a survivor's address, MARAC reminders, break-glass and
  * sender refusals, a restricted harmful-practice flag, forgeries and
  * replays, raw frames, and the size and count limits.  Nothing here is
@@ -172,12 +173,13 @@ static void seed_write(const char *dir, const char *name, const seed *s)
 #define END FBI_OP_END_BATCH
 
 /* Publish to IDVA, housing and health; view, acknowledge, receive; update
- * leaving housing out; withdraw; then a year later. */
-static void seed_victim_lifecycle(const char *dir)
+ * leaving housing out; withdraw; then a year later.  In a 96 KB store
+ * (settings bit 1) the same story fills it part way. */
+static void seed_victim_lifecycle(const char *dir, const char *name, uint8_t settings)
 {
     seed s = {.n = 0};
     uint8_t id[16];
-    seed_bytes(&s, "\0", 1);
+    seed_bytes(&s, &settings, 1);
     Flagpost__FlagBody fb;
     seed_body(&fb, id, 0x11, "da_victim", "safeguarding", "public_task_safeguarding", "given",
               "victim");
@@ -208,7 +210,7 @@ static void seed_victim_lifecycle(const char *dir)
     seed_flag(&s, FBI_FLAG | END, S_POLICE, FBI_FIX_FLAG_ID | FBI_FIX_VERSION, 0, &fb, NULL);
     seed_rec(&s, FBI_DELIVERY_ACK | END, S_HOUSING, FBI_FIX_SEQS | 0x02, 0, "", 0);
     seed_rec(&s, FBI_TIMERS, S_POLICE, 0, 100, "", 0);
-    seed_write(dir, "victim-lifecycle", &s);
+    seed_write(dir, name, &s);
 }
 
 /* Police hold a perpetrator; a survivor's address to police is withheld;
@@ -426,7 +428,8 @@ int main(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
-    seed_victim_lifecycle(argv[1]);
+    seed_victim_lifecycle(argv[1], "victim-lifecycle", 0);
+    seed_victim_lifecycle(argv[1], "store-full", 2);
     seed_perpetrator_holder(argv[1]);
     seed_marac(argv[1]);
     seed_break_glass(argv[1]);

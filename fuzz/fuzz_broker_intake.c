@@ -23,7 +23,8 @@
  * policy file by its relative path).
  *
  * Input: a settings byte (bit 0: --max-message-kb 1 instead of the
- * default, so oversize refusals are reachable), then records:
+ * default, so oversize refusals are reachable; bit 1: a 96 KB store, which
+ * a few flags fill, so the storage-full retry is too), then records:
  *     op who fix when len_lo len_hi payload[len]
  * who % 13 is the agency whose connection it arrives on; op & 7 the kind:
  *   0 FLAG   payload: u16 body length, FlagBody, then parts (u16 length,
@@ -51,22 +52,23 @@
  * & 8 (FLAG) the body goes verbatim, unparsed and unchanged.
  *
  * What the loop does that this replays rather than calls: batch.c's
- * stage_one and answer_batch are static and read from the ZeroMQ socket,
- * so their dispatch (presence, admission, size limit, publish / event /
- * acknowledgement, malformed frame) is repeated here in a few lines.  The
- * per-agency rate limit, the MAP_FULL retry without intake and checkpoint
- * signing are not driven.
+ * stage_one, stage_batch, finish and answer_batch are static and read from
+ * the ZeroMQ socket, so their dispatch (presence, admission, size limit,
+ * publish / event / acknowledgement, malformed frame, and on a full store
+ * the retry without intake and RETRY answers) is repeated here in a few
+ * lines.  The per-agency rate limit, presence timeouts, checkpoint signing
+ * and the refusal summaries are not driven.
  *
- * Held to: no crash, leak or undefined behaviour; intake and acknowledgement
- * never fail on what an agency sends (only storage may, and the store here
- * has room); every publish and event an admitted batch stages is answered
- * with a PublishResult naming its message; the audit log verifies after
- * every input.
+ * Held to: no crash, leak or undefined behaviour; staging never fails on
+ * what an agency sends except by filling the store (intake refuses bad
+ * input, it does not fail on it); every publish and event of a committed
+ * batch is answered with a PublishResult for its message; the audit log
+ * verifies after every input.
  *
- * Two known overflows are kept out (a change in progress fixes them): a
- * FlagBody review_at or expires_at above INT64_MAX / 1000 (times 1000 in
- * lifecycle.c's expiry_for) and a MARAC reminder deadline past year 9999
- * (timefmt).  Build with -DFUZZ_BROKER_INTAKE_KNOWN_BUGS to let them in.
+ * One known overflow is kept out, because a change in progress fixes it: a
+ * FlagBody review_at or expires_at above INT64_MAX / 1000 (multiplied by
+ * 1000 in lifecycle.c's expiry_for); such a flag record is dropped.  Build
+ * with -DFUZZ_BROKER_INTAKE_KNOWN_BUGS to let it in.
  *
  * Built and run by scripts/fuzz; seeds in fuzz/corpus/broker_intake were
  * made by this file built with -DFUZZ_BROKER_INTAKE_WRITE_SEEDS (the
@@ -107,7 +109,6 @@ enum { FBI_FLAG, FBI_VIEW, FBI_ACK, FBI_MARAC, FBI_EVENT, FBI_DELIVERY_ACK, FBI_
 #define FBI_BATCH_MAX 16
 #define FBI_SLOTS 16
 #define FBI_MAX_PARTS (FP_MAX_RECIPIENTS + 8)
-#define FBI_LATEST_DEADLINE_MS INT64_C(253402300799999)   /* 9999-12-31T23:59:59.999Z */
 
 /* One record, as read from the input. */
 typedef struct fbi_record {
@@ -388,44 +389,13 @@ static uint8_t *fbi_view_or_ack(fbi_run *run, const fbi_record *r, int type, siz
     return out;
 }
 
-/* See the header: timefmt on such deadlines is being fixed elsewhere. */
-static bool fbi_known_bug_deadline(const Flagpost__MaracReminder *mr)
-{
-#ifdef FUZZ_BROKER_INTAKE_KNOWN_BUGS
-    (void)mr;
-    return false;
-#else
-    return mr->deadline_ms > FBI_LATEST_DEADLINE_MS;
-#endif
-}
-
-/* A MaracBody as sent: true if it may go (no known bug inside). */
-static bool fbi_marac_body_ok(const uint8_t *p, size_t len)
-{
-    Flagpost__MaracBody *mb = flagpost__marac_body__unpack(NULL, len, p);
-    bool ok = true;
-    if (mb != NULL && strcmp(mb->kind, "reminder") == 0) {
-        Flagpost__MaracReminder *mr =
-            flagpost__marac_reminder__unpack(NULL, mb->data.len, mb->data.data);
-        ok = mr == NULL || !fbi_known_bug_deadline(mr);
-        if (mr != NULL)
-            flagpost__marac_reminder__free_unpacked(mr, NULL);
-    }
-    if (mb != NULL)
-        flagpost__marac_body__free_unpacked(mb, NULL);
-    return ok;
-}
-
 /* The payload as a MaracReminder, wrapped in a "reminder" MaracBody; with
  * FBI_FIX_FLAG_ID its items name earlier flags of the input. */
 static uint8_t *fbi_reminder_body(fbi_run *run, const fbi_record *r, size_t *len)
 {
     Flagpost__MaracReminder *mr = flagpost__marac_reminder__unpack(NULL, r->len, r->p);
-    if (mr == NULL || fbi_known_bug_deadline(mr)) {
-        if (mr != NULL)
-            flagpost__marac_reminder__free_unpacked(mr, NULL);
+    if (mr == NULL)
         return NULL;
-    }
     ProtobufCBinaryData *saved = calloc(mr->n_items + 1, sizeof *saved);
     if (saved == NULL)
         fbi_die("out of memory", NULL);
@@ -451,12 +421,8 @@ static uint8_t *fbi_marac(fbi_run *run, const fbi_record *r, size_t *len)
 {
     uint8_t *body = NULL;
     size_t body_len = 0;
-    if (r->fix & FBI_FIX_REMINDER) {
-        if ((body = fbi_reminder_body(run, r, &body_len)) == NULL)
-            return NULL;
-    } else if (!fbi_marac_body_ok(r->p, r->len)) {
+    if ((r->fix & FBI_FIX_REMINDER) && (body = fbi_reminder_body(run, r, &body_len)) == NULL)
         return NULL;
-    }
     uint8_t *out = fbi_to_broker(run, r, FLAGPOST__MESSAGE_TYPE__MESSAGE_MARAC,
                                  body ? body : r->p, body ? body_len : r->len, NULL, 0, false,
                                  len);
@@ -590,29 +556,36 @@ static int fbi_presence(fbi_run *run, MDB_txn *txn, const fbi_inbound *in, int64
                               "", "", NULL, 0, policy_hash(b->policy), now, err);
 }
 
-/* batch.c's stage_one (with intake), and its malformed-frame refusal. */
-static int fbi_stage_one(fbi_run *run, MDB_txn *txn, fbi_inbound *in, int64_t now,
-                         fp_error *err)
+/* batch.c's stage_one, and its malformed-frame refusal.  Without intake
+ * (the retry after a full store) only presence and acknowledgements. */
+static int fbi_stage_one(fbi_run *run, MDB_txn *txn, fbi_inbound *in, bool with_intake,
+                         int64_t now, fp_error *err)
 {
     broker *b = &fbi.b;
     const char *agency = fbi.ids[in->agency].cert.agency_id;
     if (in->msg == NULL)
-        return audit_entry_simple(b->store, txn, FLAGPOST__AUDIT_EVENT__AUDIT_MESSAGE_REFUSED,
-                                  agency, "", "malformed-frame", NULL, 0,
-                                  policy_hash(b->policy), now, err);
+        return with_intake ? audit_entry_simple(b->store, txn,
+                                                FLAGPOST__AUDIT_EVENT__AUDIT_MESSAGE_REFUSED,
+                                                agency, "", "malformed-frame", NULL, 0,
+                                                policy_hash(b->policy), now, err)
+                           : FP_OK;
     bool admitted = sessions_admitted(b, agency, now);
     int rc = admitted ? fbi_presence(run, txn, in, now, err) : FP_OK;
     if (rc != FP_OK || (!admitted && !fbi_is_intake(in)))
         return rc;
     if (in->len > (size_t)b->cfg.max_message_bytes)
-        return fbi_is_intake(in) ? intake_refuse_oversize(b, txn, agency, in->msg, in->len, now,
-                                                          &in->reply, err)
-                                 : FP_OK;
+        return with_intake && fbi_is_intake(in)
+                   ? intake_refuse_oversize(b, txn, agency, in->msg, in->len, now, &in->reply,
+                                            err)
+                   : FP_OK;
     switch (in->msg->kind_case) {
     case FLAGPOST__TO_BROKER__KIND_PUBLISH:
-        return intake_publish(b, txn, agency, in->msg->publish, now, &in->reply, err);
+        return with_intake ? intake_publish(b, txn, agency, in->msg->publish, now, &in->reply,
+                                            err)
+                           : FP_OK;
     case FLAGPOST__TO_BROKER__KIND_EVENT:
-        return intake_event(b, txn, agency, in->msg->event, now, &in->reply, err);
+        return with_intake ? intake_event(b, txn, agency, in->msg->event, now, &in->reply, err)
+                           : FP_OK;
     case FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK:
         return delivery_ack(b, txn, peers_find(b->peers, agency), in->msg->delivery_ack, now,
                             err);
@@ -655,9 +628,9 @@ static void fbi_answer(fbi_run *run, bool committed)
         fbi_inbound *in = &run->in[i];
         if (!fbi_is_intake(in))
             continue;
-        if (committed && in->reply.bytes != NULL) {
+        if (committed) {
             fbi_check_answer(in);
-        } else if (!committed) {
+        } else {
             free(in->reply.bytes);
             intake_retry_reply(in->msg, "broker storage error", &in->reply);
         }
@@ -689,8 +662,27 @@ static void fbi_release(fbi_run *run)
     run->n = 0;
 }
 
+/* batch.c's stage_batch: one write transaction, committed or aborted. */
+static int fbi_stage_batch(fbi_run *run, bool with_intake, int64_t now, fp_error *err)
+{
+    broker *b = &fbi.b;
+    MDB_txn *txn = NULL;
+    int rc = with_intake && fbi_batch_answers(run) ? broker_store_begin(b->store, true, &txn, err)
+                                                   : broker_store_begin_lazy(b->store, &txn, err);
+    for (size_t i = 0; rc == FP_OK && i < run->n; i++)
+        rc = fbi_stage_one(run, txn, &run->in[i], with_intake, now, err);
+    if (rc == FP_OK)
+        return broker_store_commit(txn, err);
+    if (txn != NULL)
+        broker_store_abort(txn);
+    return rc;
+}
+
 /* One group commit: signatures checked for the whole batch first (the
- * verify pool's table), then staged in one write transaction. */
+ * verify pool's table), then staged.  The store may be small
+ * (FBI_MAP_SIZE_SMALL), so an input can fill it: then, as batch.c's finish does, the batch
+ * is staged again without intake and every sender is told to retry.  Any
+ * other failure is a bug: intake refuses bad input, it never fails on it. */
 static void fbi_flush(fbi_run *run)
 {
     broker *b = &fbi.b;
@@ -704,20 +696,18 @@ static void fbi_flush(fbi_run *run)
     verify_pool_start(b->vpool, fbi.checks);
     verify_pool_finish(b->vpool, fbi.checks);
     b->staging_checks = fbi.checks;
-    MDB_txn *txn = NULL;
     fp_error err = {0};
-    bool answers = fbi_batch_answers(run);
-    int rc = answers ? broker_store_begin(b->store, true, &txn, &err)
-                     : broker_store_begin_lazy(b->store, &txn, &err);
-    for (size_t i = 0; rc == FP_OK && i < run->n; i++)
-        rc = fbi_stage_one(run, txn, &run->in[i], now, &err);
-    if (rc == FP_OK)
-        rc = broker_store_commit(txn, &err);
-    else if (txn != NULL)
-        broker_store_abort(txn);
-    if (rc != FP_OK)   /* the store has room: only a bug fails here */
+    int rc = fbi_stage_batch(run, true, now, &err);
+    if (rc == FP_ERR_FULL) {
+        rc = fbi_stage_batch(run, false, now, &err);
+        if (rc != FP_OK && rc != FP_ERR_FULL)
+            fbi_die("staging acknowledgements after a full store failed", &err);
+        fbi_answer(run, false);
+    } else if (rc == FP_OK) {
+        fbi_answer(run, true);
+    } else {
         fbi_die("staging a batch failed", &err);
-    fbi_answer(run, true);
+    }
     b->staging_checks = NULL;
     verify_checks_clear(fbi.checks);
     fbi_release(run);
@@ -770,7 +760,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&run, 0, sizeof run);
     run.now = envelope_now_ms();
     fbi.b.cfg.max_message_bytes = (data[0] & 1) ? 1024 : FP_MAX_MESSAGE_BYTES;
-    fbi_fresh_store();
+    fbi_fresh_store((data[0] & 2) ? FBI_MAP_SIZE_SMALL : FBI_MAP_SIZE);
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     fbi_record r;
