@@ -28,9 +28,9 @@
 #include "store.h"
 #include "verify_pool.h"
 
-/* An input's store holds a few hundred kilobytes at most; the small map
- * (chosen by the input) fills, so the storage-full path runs.  Small maps
- * also keep ASan's shadow work per mmap cheap (64 MB cost half the time). */
+/* No input tried filled even 256 KB, so 1 MB is room enough; the small
+ * map, which an input may choose, fills after a few flags, so the
+ * storage-full path runs too. */
 #define FBI_MAP_SIZE ((size_t)1 << 20)
 #define FBI_MAP_SIZE_SMALL ((size_t)96 << 10)
 
