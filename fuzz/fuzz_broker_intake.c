@@ -8,12 +8,11 @@
  *
  * Fixture (broker_intake_fixture.h), built once and kept in a static (a
  * fuzz harness's fixture is the one place this project allows mutable
- * state outside main): a temporary
- * directory (in /dev/shm when there is one, so commits cost no disk
- * flushes) holding a real CA, identities for thirteen agencies of the
- * tri-borough partnership (one expired, one revoked as a whole, one the
- * broker), policy/examples/tri-borough.yaml signed by that CA, and the
- * broker's own trust store, identity and policy.  Signatures are checked
+ * state outside main): a temporary directory (in /dev/shm when there is
+ * one, so commits cost no disk flushes) holding a real CA, identities for
+ * thirteen agencies of the tri-borough partnership (one expired, one
+ * revoked as a whole, one the broker), policy/examples/tri-borough.yaml
+ * signed by that CA, and the broker's own trust store, identity and policy.  Signatures are checked
  * through a verify pool without workers, as the loop does on one core.
  * Whatever the broker sends (answers, deliveries) goes to a ROUTER socket
  * bound to inproc:// with ROUTER_MANDATORY and no peers, so every send
@@ -34,7 +33,8 @@
  *   4 EVENT  any body under envelope type fix & 0x7f, as an event (or, fix
  *            & 0x80, as a publish without parts)
  *   5 DELIVERY_ACK  DeliveryAck; fix & 1: its items' seqs become the
- *            agency's queued seqs in order (all of them if it has none)
+ *            agency's queued seqs in order (if it has no items, one per
+ *            queued entry, marked rejected when fix & 2)
  *   6 RAW    the ToBroker frame as-is (forgeries, hellos, garbage)
  *   7 TIMERS end the batch, then run the stall check, session sweep and
  *            deadlines (escalation, expiry) with the clock (when as u8)^2
@@ -44,12 +44,15 @@
  * next agency as sender (forged sender), 0x40 writes wire version 2, 0x80
  * ends the batch after the record (one write transaction and commit per
  * batch, as the loop's group commit).  when * 5 s is the envelope's clock
- * offset (the skew allowed is 300 s).  Fix-ups for FLAG, VIEW, ACK and
+ * offset (the skew allowed is 300 s), so created_ms is never far from now
+ * and envelope_check_time's subtraction is never near overflow (a known
+ * issue another change is fixing).  Fix-ups for FLAG, VIEW, ACK and
  * MARAC, which let the fuzzer reach what follows a check it could never
  * satisfy by mutation: fix & 1 (FLAG) part digests become the SHA-256 of
  * the parts; & 2 the flag id becomes that of an earlier flag of the input
- * (fix >> 5 counts back); & 4 the version becomes one past that flag's;
- * & 8 (FLAG) the body goes verbatim, unparsed and unchanged.
+ * (fix >> 5 counts back; a reminder's item i goes i further back); & 4
+ * the version becomes one past that flag's (FLAG) or that flag's (VIEW,
+ * ACK); & 8 (FLAG) the body goes verbatim, unparsed and unchanged.
  *
  * What the loop does that this replays rather than calls: batch.c's
  * stage_one, stage_batch, finish and answer_batch are static and read from
