@@ -271,7 +271,12 @@ int broker_store_dequeue(broker_store *s, MDB_txn *txn, const char *agency, uint
     }
     uint64_t last, depth;
     read_seq(s, txn, agency, &last, &depth);
-    return write_seq(s, txn, agency, last, depth ? depth - 1 : 0, err);
+    rc = write_seq(s, txn, agency, last, depth ? depth - 1 : 0, err);
+    if (rc != FP_OK && bytes != NULL) {
+        free(*bytes);   /* as when the delete fails: on an error the caller gets nothing */
+        *bytes = NULL;
+    }
+    return rc;
 }
 
 int broker_store_queue_depth(broker_store *s, MDB_txn *txn, const char *agency,

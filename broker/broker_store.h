@@ -79,7 +79,8 @@ typedef int (*broker_store_queue_fn)(void *ctx, uint64_t seq, const uint8_t *byt
  * returns non-zero. */
 int broker_store_queue_scan(broker_store *s, MDB_txn *txn, const char *agency, uint64_t after,
                             broker_store_queue_fn fn, void *ctx, fp_error *err);
-/* Remove one entry; *bytes (if non-NULL) gets a malloc'd copy first.
+/* Remove one entry; *bytes (if non-NULL) gets a malloc'd copy first,
+ * which is freed again (nothing is returned) on any error.
  * FP_ERR_NOT_FOUND if it was already released. */
 int broker_store_dequeue(broker_store *s, MDB_txn *txn, const char *agency, uint64_t seq,
                          uint8_t **bytes, size_t *len, fp_error *err);
