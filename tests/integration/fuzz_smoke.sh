@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz smoke test: every libFuzzer target in fuzz/ for a bounded time
 # (scripts/fuzz 8: eight seconds each, two at a time, so about a minute
-# for the thirteen targets once the fuzz build is cached), so `make test`
+# for the fourteen targets once the fuzz build is cached), so `make test`
 # catches a decoder that crashes on its committed seeds - which include
 # every input that ever crashed one - or on their first mutations.  Prints
 # scripts/fuzz's "ok fuzz_NAME (N runs)" / "not ok fuzz_NAME (...)" line
