@@ -24,6 +24,7 @@
 #include "fileio.h"
 #include "keyfile.h"
 #include "keyring.h"
+#include "marac.h"
 #include "outbox_tracker.h"
 #include "spool.h"
 #include "witness.h"
@@ -300,5 +301,33 @@ static void fa_reset(fa_fixture *fx, int rx)
     fa_clear_dir(path);
 }
 
+
+/* A research round the coordinator records through the local API's
+ * marac_api, as `flagpost marac request` would: case TRI-2026-0042 asked of
+ * idva, so that an answer from idva meets a case (record_answer) instead of
+ * "unknown case".  Its flag goes to the outbox (the send fails: no peer). */
+static const char FA_MARAC_ROUND[] =
+    "{\"request\": {\"conference\": {\"id\": \"tri-2030-06-10\", \"date\": \"2030-06-10\","
+    " \"area\": \"Tri-borough\"}, \"deadline\": \"2030-06-06T17:00:00Z\","
+    " \"agencies\": [\"idva\"], \"coordinator_contact\": \"MARAC office\","
+    " \"questions\": \"Do you hold a record?\", \"cases\": [{\"case_reference\":"
+    " \"TRI-2026-0042\", \"subject\": {\"role\": \"victim\", \"name\": \"Jane Doe\","
+    " \"dob\": \"1985-03-12\", \"nhs\": \"943 476 5919\"}, \"referral\": {\"source\":"
+    " \"met-police\", \"risk\": \"high\", \"summary\": \"Strangulation.\"}}]}}";
+
+static void fa_marac_round(agent *a)
+{
+    json_error_t jerr;
+    json_t *req = json_loads(FA_MARAC_ROUND, 0, &jerr);
+    json_t *reply = req != NULL ? marac_api(a, "marac_request", req) : NULL;
+    json_t *error = reply != NULL ? json_object_get(reply, "error") : NULL;
+    if (reply == NULL || error != NULL) {
+        fprintf(stderr, "fuzz_agent_receive: marac_request: %s\n",
+                error ? json_dumps(error, 0) : jerr.text);
+        abort();
+    }
+    json_decref(reply);
+    json_decref(req);
+}
 
 #endif

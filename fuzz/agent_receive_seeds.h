@@ -231,7 +231,7 @@ static void seed_marac_coordinator(const char *dir)
     static const char *const ans[] = {"case_reference", "record_found", "agency_summary"};
     static const char *const ans_v[] = {"TRI-2026-0042", "yes", "Known to the IDVA service."};
     seed_buf s = {.n = 0};
-    sb_u8(&s, RX_COORD);
+    sb_u8(&s, RX_COORD | 2);                 /* with the research round recorded */
     seed_flag f = {.signer = 2, .fix = 0xff, .pool = 1, .seq = 3, .category = "marac_research",
                    .purpose = "marac", .role = "victim", .names = ans, .n_names = 3,
                    .values = ans_v};

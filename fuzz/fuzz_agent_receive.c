@@ -24,7 +24,9 @@
  * agent_send_to_broker sends with ZMQ_DONTWAIT, so an acknowledgement or a
  * consistency request fails at once (EAGAIN) and is dropped, never blocks.
  *
- * Input: byte 0 bit 0 picks the receiving agent (0 idva, 1 marac); then
+ * Input: byte 0 bit 0 picks the receiving agent (0 idva, 1 marac), and
+ * bit 1 has marac first record a research round for case TRI-2026-0042
+ * asked of idva (fa_marac_round, through marac_api); then
  * items, each a kind byte and a 16-bit little-endian length (clamped to
  * what is left) framing its bytes:
  *   0 RAW        ToAgent bytes, decoded and routed as they are (a Deliver
@@ -587,6 +589,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fa_run r = {.rx = data[0] & 1};
     r.a = &FX->agents[r.rx];
     fa_reset(FX, r.rx);
+    if (r.rx == RX_COORD && (data[0] & 2))
+        fa_marac_round(r.a);
     fa_cursor c = {data + 1, size - 1};
     while (c.n > 0) {
         uint8_t kind = take_u8(&c) % ITEM_KINDS;
