@@ -199,11 +199,15 @@ int agent_store_mark_seen(agent_store *s, MDB_txn *txn, const uint8_t msg_id[16]
     return rc == 0 ? FP_OK : store_fail(err, rc, "recording a delivery");
 }
 
+/* An empty value decodes as a NULL pointer, which memcpy must not get even
+ * for 0 bytes (the broker refuses such a pseudonym; a broker that does not
+ * must not make us run into undefined behaviour). */
 static void subject_key(const Flagpost__Pseudonym *p, unsigned char out[33])
 {
     out[0] = (unsigned char)p->kind;
     memset(out + 1, 0, 32);
-    memcpy(out + 1, p->value.data, p->value.len < 32 ? p->value.len : 32);
+    if (p->value.len > 0)
+        memcpy(out + 1, p->value.data, p->value.len < 32 ? p->value.len : 32);
 }
 
 static int index_subjects(agent_store *s, MDB_txn *txn, const Flagpost__FlagBody *body,

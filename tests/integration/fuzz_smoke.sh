@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzz smoke test: every libFuzzer target in fuzz/ for a bounded time
 # (scripts/fuzz 8: eight seconds each, two at a time, so about a minute
-# for the fourteen targets once the fuzz build is cached), so `make test`
-# catches a decoder - or the broker's intake behind signature checks,
-# fuzz_broker_intake - that crashes on its committed seeds (which include
-# every input that ever crashed one) or on their first mutations.  Prints
+# for the fifteen targets once the fuzz build is cached), so `make test`
+# catches a decoder, or what the broker and the agent do behind their
+# signature checks (fuzz_broker_intake, fuzz_agent_receive), that crashes
+# on its committed seeds (which include every input that ever crashed one)
+# or on their first mutations.  Prints
 # scripts/fuzz's "ok fuzz_NAME (N runs)" / "not ok fuzz_NAME (...)" line
 # for each target; tests/run counts them.  FUZZ_SMOKE_SECONDS changes the
 # time per target.

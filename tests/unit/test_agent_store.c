@@ -540,6 +540,34 @@ static void test_flag_put_refuses_short_ids(void)
     fx_close(&f);
 }
 
+/* Regression from fuzz_agent_receive: a pseudonym with an empty value (the
+ * broker refuses one; a broker that does not can deliver it) decodes with a
+ * NULL pointer, which the subject index must not hand to memcpy (UBSan
+ * catches that in the sanitized pass).  The flag is stored, updated and
+ * still found by its other pseudonym. */
+static void test_flag_put_with_empty_pseudonym(void)
+{
+    fixture f;
+    CHECK(fx_open(&f));
+    if (f.s == NULL)
+        return;
+    const int kinds[] = {NHS, POSTCODE}, values[] = {7, 8};
+    for (uint32_t version = 1; version <= 2; version++) {
+        rflag r;
+        rflag_make(&r, 5, (int)version, version, kinds, values, 2);
+        r.ps[0].value.data = NULL;
+        r.ps[0].value.len = 0;
+        MDB_txn *txn = begin(&f, true);
+        fp_error err = {0};
+        CHECK_EQ_INT(agent_store_flag_put(f.s, txn, &r.stored, &r.body, &err), FP_OK);
+        CHECK_EQ_INT(agent_store_commit(txn, &err), FP_OK);
+        rflag_free(&r);
+    }
+    hits h = lookup(&f, POSTCODE, 8, 0, 0);
+    CHECK(h.n == 1 && hits_has(&h, 5) && h.version[0] == 2);
+    fx_close(&f);
+}
+
 static hits inbox(fixture *f, size_t limit)
 {
     hits h = {0};
@@ -623,6 +651,7 @@ int main(void)
     RUN(test_update_keeps_other_flags_indexed);
     RUN(test_seen_and_mark_seen);
     RUN(test_flag_put_refuses_short_ids);
+    RUN(test_flag_put_with_empty_pseudonym);
     RUN(test_inbox_newest_first_once_per_flag);
     RUN(test_open_refuses_unusable_directory);
     return check_summary();
