@@ -363,7 +363,8 @@ static size_t client_key(unsigned char out[QKEY_MAX + 40], const char *agency,
     out[n] = '\0';
     out[n + 1] = (unsigned char)p->kind;
     size_t vlen = p->value.len < 32 ? p->value.len : 32;
-    memcpy(out + n + 2, p->value.data, vlen);
+    if (vlen > 0)   /* an empty value decodes as NULL (decide refuses it first) */
+        memcpy(out + n + 2, p->value.data, vlen);
     return n + 2 + vlen;
 }
 

@@ -220,8 +220,8 @@ static void decide_one(broker *b, MDB_txn *txn, const cert_info *sender,
         return;
     }
     if (seen_recipient(all, i, v->part->recipient)) {
-        flagpost__recipient_part__free_unpacked(v->part, NULL);
-        v->part = NULL;
+        /* The part is kept so the answer and the refusal's audit entry
+         * name the agency; being refused, it is never queued. */
         refuse(v, "duplicate-recipient");
         return;
     }

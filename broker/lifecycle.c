@@ -13,6 +13,7 @@
 
 #include "audit_entry.h"
 #include "envelope.h"
+#include "timefmt.h"
 
 #define DEADLINE_BATCH 256
 
@@ -88,8 +89,11 @@ static int64_t expiry_for(const Flagpost__FlagBody *body, int64_t retention_days
 {
     int64_t due = 0;
     int64_t dates[] = {body->review_at, body->expires_at};
+    /* decide_flag_shape has refused dates outside timefmt's range, so the
+     * multiplication cannot overflow; the bound is checked again here
+     * because an overflow would be undefined, not merely wrong. */
     for (size_t i = 0; i < 2; i++)
-        if (dates[i] > 0 && (due == 0 || dates[i] * 1000 < due))
+        if (dates[i] > 0 && dates[i] <= TIMEFMT_MAX_S && (due == 0 || dates[i] * 1000 < due))
             due = dates[i] * 1000;
     if (retention_days > 0 && (due == 0 || now + retention_days * 86400000LL < due))
         due = now + retention_days * 86400000LL;

@@ -44,9 +44,9 @@
  * next agency as sender (forged sender), 0x40 writes wire version 2, 0x80
  * ends the batch after the record (one write transaction and commit per
  * batch, as the loop's group commit).  when * 5 s is the envelope's clock
- * offset (the skew allowed is 300 s), so created_ms is never far from now
- * and envelope_check_time's subtraction is never near overflow (a known
- * issue another change is fixing).  Fix-ups for FLAG, VIEW, ACK and
+ * offset (the skew allowed is 300 s), except that when -128 and 127 sign
+ * the envelope at INT64_MIN and INT64_MAX ms, the ends envelope_check_time
+ * must compare without overflowing.  Fix-ups for FLAG, VIEW, ACK and
  * MARAC, which let the fuzzer reach what follows a check it could never
  * satisfy by mutation: fix & 1 (FLAG) part digests become the SHA-256 of
  * the parts; & 2 the flag id becomes that of an earlier flag of the input
@@ -67,11 +67,6 @@
  * input, it does not fail on it); every publish and event of a committed
  * batch is answered with a PublishResult for its message; the audit log
  * verifies after every input.
- *
- * One known overflow is kept out, because a change in progress fixes it: a
- * FlagBody review_at or expires_at above INT64_MAX / 1000 (multiplied by
- * 1000 in lifecycle.c's expiry_for); such a flag record is dropped.  Build
- * with -DFUZZ_BROKER_INTAKE_KNOWN_BUGS to let it in.
  *
  * Built and run by scripts/fuzz; seeds in fuzz/corpus/broker_intake were
  * made by this file built with -DFUZZ_BROKER_INTAKE_WRITE_SEEDS (the
@@ -237,7 +232,9 @@ static void fbi_sign(fbi_run *run, const fbi_record *r, int type, const uint8_t 
     env.message_id.len = 16;
     env.type = (Flagpost__MessageType)type;
     env.sender = fbi.ids[(r->op & FBI_OP_FORGED) ? other : r->who].cert.agency_id;
-    env.created_ms = run->now + (int64_t)r->when * 5000;
+    env.created_ms = r->when == INT8_MIN   ? INT64_MIN
+                     : r->when == INT8_MAX ? INT64_MAX
+                                           : run->now + (int64_t)r->when * 5000;
     env.policy_hash.data = (uint8_t *)(uintptr_t)policy_hash(fbi.b.policy);
     env.policy_hash.len = 32;
     env.body.data = (uint8_t *)(uintptr_t)body;
@@ -271,17 +268,6 @@ static uint8_t *fbi_to_broker(fbi_run *run, const fbi_record *r, int type, const
 }
 
 /* ---------------------------------------------------------------- flags */
-
-/* See the header: the overflow in expiry_for is being fixed elsewhere. */
-static bool fbi_known_bug_flag(const Flagpost__FlagBody *fb)
-{
-#ifdef FUZZ_BROKER_INTAKE_KNOWN_BUGS
-    (void)fb;
-    return false;
-#else
-    return fb->review_at > INT64_MAX / 1000 || fb->expires_at > INT64_MAX / 1000;
-#endif
-}
 
 /* Apply the record's fix-ups to fb and pack it; fb is left as it was. */
 static uint8_t *fbi_fix_flag(fbi_run *run, const fbi_record *r, Flagpost__FlagBody *fb,
@@ -335,10 +321,6 @@ static uint8_t *fbi_flag(fbi_run *run, const fbi_record *r, size_t *len)
         n -= parts[n_parts++].len;
     }
     Flagpost__FlagBody *fb = flagpost__flag_body__unpack(NULL, body_len, body);
-    if (fb != NULL && fbi_known_bug_flag(fb)) {
-        flagpost__flag_body__free_unpacked(fb, NULL);
-        return NULL;
-    }
     uint8_t *fixed = NULL;
     size_t fixed_len = 0;
     if (fb != NULL && !(r->fix & FBI_FIX_VERBATIM))

@@ -111,6 +111,19 @@ review_shown() {
 check "housing shows it with that date" wait_output 15 1 review_shown
 check "the broker serves others after extreme times" serves 12
 
+# ---------------------------------------------------------------- duplicate recipient
+# Two parts for one agency: the first is decided, the second refused, and
+# both the answer and the refusal's audit entry name the agency.
+pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4857780003 --copies 2 >"$T/r.out"
+check_grep "a flag naming housing twice is accepted for the first" \
+    '"status":"accepted".*"recipient":"housing-hf","allowed":true' "$T/r.out"
+check_grep "the second part is refused, naming housing" \
+    '"recipient":"housing-hf","allowed":false,"rule":"","reason":"duplicate-recipient"' "$T/r.out"
+check "the duplicate's refusal is audited against housing" \
+    audit_has refusal '.recipient=="housing-hf" and .reason=="duplicate-recipient"'
+check_eq "housing holds the flag once" \
+    "$(wait_output 15 1 pp_lookup_count housing-hf --nhs 4857780003; pp_lookup_count housing-hf --nhs 4857780003)" 1
+
 # ---------------------------------------------------------------- damaged frames
 pp_rogue met-police bit-flip "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an envelope with one bit flipped is refused" '"status":"refused".*bad-signature' "$T/r.out"
