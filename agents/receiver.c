@@ -19,6 +19,7 @@
 #include "spool.h"
 #include "sha256.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 typedef enum verdict_action {
     ACTION_REJECT = 0,        /* refused: nothing stored, reported */
@@ -91,6 +92,17 @@ static bool payload_matches(const Flagpost__Payload *p, const Flagpost__Envelope
     return true;
 }
 
+/* Field values are sealed, so the broker could not check them as it checks
+ * every other text; one that is not UTF-8 could not be shown (JSON cannot
+ * carry it) and would silently vanish from every lookup. */
+static bool payload_values_utf8(const Flagpost__Payload *p)
+{
+    for (size_t i = 0; i < p->n_fields; i++)
+        if (!utf8_valid(p->fields[i]->value))
+            return false;
+    return true;
+}
+
 static void request_from_body(const agent *a, const cert_info *from,
                               const Flagpost__FlagBody *b, policy_request *pr)
 {
@@ -134,10 +146,13 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
             return (verdict){false, "sealed-to-newer-identity", ACTION_HOLD};
         return (verdict){false, "payload-does-not-open", ACTION_REJECT};
     }
-    bool ok = payload_matches(payload, env, part, a->id.cert.agency_id);
+    bool declared = payload_matches(payload, env, part, a->id.cert.agency_id);
+    bool readable = payload_values_utf8(payload);
     payload_free(payload);
-    if (!ok)
+    if (!declared)
         return (verdict){false, "payload-field-not-declared", ACTION_REJECT};
+    if (!readable)
+        return (verdict){false, "payload-not-utf8", ACTION_REJECT};
     return (verdict){true, "", ACTION_STORE};
 }
 

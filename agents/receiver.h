@@ -4,8 +4,9 @@
  * and not revoked; the part is one the signed body committed to and is
  * addressed to us; the agreement allows this flag from that sender to us;
  * the declared field names are within what the deciding rule grants; and
- * the sealed payload opens, is bound to this message and recipient, and
- * holds no field beyond those declared.  Anything else is rejected, kept
+ * the sealed payload opens, is bound to this message and recipient,
+ * holds no field beyond those declared, and every value in it is UTF-8
+ * (the broker cannot see values to check them).  Anything else is rejected, kept
  * out of the store, logged and reported to the broker for the audit trail.
  *
  * A batch of deliveries is committed in one transaction and acknowledged in

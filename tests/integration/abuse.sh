@@ -78,6 +78,13 @@ check "a payload with a field beyond its declared list is rejected by housing" w
     audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="payload-field-not-declared"'
 check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 9876543210)" 0
 check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" "$T/data-housing-hf/data.mdb"
+# A value that is not UTF-8: sealed, so only the recipient can see it; it
+# would vanish from every lookup (JSON cannot carry it), so it is refused.
+pp_rogue met-police valid --to housing-hf --nhs 4857780011 --consent not_sought_unsafe \
+    --field $'risk_summary=BROKEN-\xff\xfe-TEXT' >"$T/r.out"
+check "a payload value that is not UTF-8 is rejected by housing" wait_until 15 \
+    audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="payload-not-utf8"'
+check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 4857780011)" 0
 check "the broker serves others after a smuggled field" serves 3
 
 # ---------------------------------------------------------------- clock skew
