@@ -251,7 +251,9 @@ static int get_date(json_t *root, const char *key, int64_t *out, fp_error *err)
     if (rc != FP_OK || text == NULL)
         return rc;
     if (flag_json_parse_date(text, out) != FP_OK)
-        return fp_error_set(err, FP_ERR_INPUT, "%s: dates are written YYYY-MM-DD, from 1970-01-01 to 9999-12-31", key);
+        return fp_error_set(err, FP_ERR_INPUT,
+                            "%s: dates are written YYYY-MM-DD, from 1970-01-01 to 9999-12-31",
+                            key);
     return FP_OK;
 }
 

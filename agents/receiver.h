@@ -6,8 +6,9 @@
  * the declared field names are within what the deciding rule grants; and
  * the sealed payload opens, is bound to this message and recipient,
  * holds no field beyond those declared, and every value in it is UTF-8
- * (the broker cannot see values to check them).  Anything else is rejected, kept
- * out of the store, logged and reported to the broker for the audit trail.
+ * (the broker cannot see values to check them).  Anything else is
+ * rejected, kept out of the store, logged and reported to the broker for
+ * the audit trail.
  *
  * A batch of deliveries is committed in one transaction and acknowledged in
  * one message, after the commit: nothing acknowledged is ever lost.

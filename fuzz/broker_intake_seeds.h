@@ -221,8 +221,8 @@ static void seed_perpetrator_holder(const char *dir)
     uint8_t id[16], id2[16];
     seed_bytes(&s, "\0", 1);
     Flagpost__FlagBody fb;
-    seed_body(&fb, id, 0x21, "da_perpetrator", "risk_management", "law_enforcement", "not_sought_unsafe",
-              "perpetrator");
+    seed_body(&fb, id, 0x21, "da_perpetrator", "risk_management", "law_enforcement",
+              "not_sought_unsafe", "perpetrator");
     fb.subject = seed_perps;
     seed_parts ps = {.n = 0};
     seed_add_part(&ps, "probation", "name,pnc_id,offence_summary");
@@ -248,8 +248,8 @@ static void seed_marac(const char *dir)
     uint8_t id[16];
     seed_bytes(&s, "\0", 1);
     Flagpost__FlagBody fb;
-    seed_body(&fb, id, 0x31, "marac_research", "marac", "public_task_safeguarding", "not_sought_unsafe",
-              "victim");
+    seed_body(&fb, id, 0x31, "marac_research", "marac", "public_task_safeguarding",
+              "not_sought_unsafe", "victim");
     seed_parts ps = {.n = 0};
     seed_add_part(&ps, "met-police", "case_reference,research_questions");
     seed_add_part(&ps, "housing-hf", "case_reference,subject_name");

@@ -8,7 +8,6 @@
 #include "timefmt.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 bool timefmt_in_range_s(int64_t unix_s)
