@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "flag_limits.h"
 #include "keyring.h"
 #include "flagpost.pb-c.h"
 #include "marac.h"
@@ -212,6 +213,9 @@ static verdict examine(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, deli
      * is not trusted with what a lookup will show. */
     if (!timefmt_in_range_s(d->body->review_at) || !timefmt_in_range_s(d->body->expires_at))
         return (verdict){false, "malformed-flag-dates", ACTION_REJECT};
+    const char *unfit = flag_body_unfit(d->body, NULL);
+    if (unfit != NULL)
+        return (verdict){false, unfit, ACTION_REJECT};
     if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
         return against_held(a, txn, d);   /* signed by the sender; carries no part */
     if (!receiver_part_committed(d->body, &dv->part))
@@ -219,6 +223,8 @@ static verdict examine(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, deli
     d->part = flagpost__recipient_part__unpack(NULL, dv->part.len, dv->part.data);
     if (d->part == NULL)
         return (verdict){false, "malformed-part", ACTION_REJECT};
+    if ((unfit = flag_part_unfit(d->part, NULL)) != NULL)
+        return (verdict){false, unfit, ACTION_REJECT};
     verdict v = check_content(a, d->from, d->env, d->body, d->part);
     return v.stored ? against_held(a, txn, d) : v;
 }

@@ -6,7 +6,10 @@
  * the declared field names are within what the deciding rule grants; and
  * the sealed payload opens, is bound to this message and recipient,
  * holds no field beyond those declared, and every value in it is UTF-8
- * (the broker cannot see values to check them).  Anything else is
+ * (the broker cannot see values to check them).  The clear texts and
+ * counts of the body and part are checked again (flag_limits.h) and the
+ * dates must be in timefmt's range, though the broker checked both: a
+ * broker is not trusted with what a lookup will show.  Anything else is
  * rejected, kept out of the store, logged and reported to the broker for
  * the audit trail.
  *

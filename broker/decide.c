@@ -9,7 +9,6 @@
 #include "envelope.h"
 #include "sha256.h"
 #include "timefmt.h"
-#include "utf8.h"
 
 static bool pseudonyms_sound(Flagpost__Pseudonym **ps, size_t n)
 {
@@ -22,74 +21,14 @@ static bool pseudonyms_sound(Flagpost__Pseudonym **ps, size_t n)
 
 /* ---------------------------------------------------------------- limits */
 
-static const char *too_many(fp_error *why, const char *reason, const char *what, size_t n,
-                            size_t max)
-{
-    fp_error_set(why, FP_ERR_INPUT, "%s: %zu, and a flag may carry at most %zu", what, n, max);
-    return reason;
-}
-
-/* Every text of a flag ends up in audit entries, logs and JSON, none of
- * which can carry bytes that are not UTF-8 (protobuf-c does not check). */
-const char *decide_text_unfit(fp_error *why, const char *what, const char *text, size_t max)
-{
-    size_t n = strnlen(text, max + 1);
-    if (n > max) {
-        fp_error_set(why, FP_ERR_INPUT, "%s: longer than %zu bytes", what, max);
-        return DECIDE_TEXT_TOO_LONG;
-    }
-    if (!utf8_valid(text)) {
-        fp_error_set(why, FP_ERR_INPUT, "%s: not valid UTF-8", what);
-        return DECIDE_TEXT_NOT_UTF8;
-    }
-    return NULL;
-}
-
-static const char *body_texts_over(const Flagpost__FlagBody *b, fp_error *why)
-{
-    const char *r = NULL;
-    const struct { const char *name, *text; } t[] = {
-        {"category", b->category},         {"subcategory", b->subcategory},
-        {"purpose", b->purpose},           {"lawful_basis", b->lawful_basis},
-        {"consent", b->consent},           {"risk", b->risk},
-        {"subject_role", b->subject_role}, {"withdraw_reason", b->withdraw_reason}};
-    for (size_t i = 0; r == NULL && i < sizeof t / sizeof t[0]; i++)
-        r = decide_text_unfit(why, t[i].name, t[i].text, FP_MAX_TEXT);
-    if (r == NULL)
-        r = decide_text_unfit(why, "justification", b->justification, FP_MAX_JUSTIFICATION);
-    for (size_t i = 0; r == NULL && i < b->n_named_agencies; i++)
-        r = decide_text_unfit(why, "named_agencies", b->named_agencies[i], FP_MAX_TEXT);
-    for (size_t i = 0; r == NULL && i < b->n_refused_at_sender; i++) {
-        const Flagpost__SenderRefusal *s = b->refused_at_sender[i];
-        if (s->n_fields > FP_MAX_FIELDS)
-            return too_many(why, DECIDE_TOO_MANY_FIELDS, "refused_at_sender fields", s->n_fields,
-                            FP_MAX_FIELDS);
-        r = decide_text_unfit(why, "refused_at_sender", s->recipient, FP_MAX_TEXT);
-        if (r == NULL)
-            r = decide_text_unfit(why, "refused_at_sender", s->rule_id, FP_MAX_TEXT);
-        if (r == NULL)
-            r = decide_text_unfit(why, "refused_at_sender", s->reason, FP_MAX_TEXT);
-        for (size_t j = 0; r == NULL && j < s->n_fields; j++)
-            r = decide_text_unfit(why, "refused_at_sender fields", s->fields[j], FP_MAX_TEXT);
-    }
-    return r;
-}
-
-/* A part's declared field names are in clear; its values are sealed and
- * bounded only by the message size. */
+/* Each part is unpacked here only to check it; decide_recipients unpacks
+ * it again for the verdict, after the whole flag is known to be in bounds. */
 static const char *part_over(const ProtobufCBinaryData *bytes, fp_error *why)
 {
     Flagpost__RecipientPart *p = flagpost__recipient_part__unpack(NULL, bytes->len, bytes->data);
     if (p == NULL)
         return NULL;   /* refused per recipient as malformed-part */
-    const char *r = NULL;
-    if (p->n_fields > FP_MAX_FIELDS)
-        r = too_many(why, DECIDE_TOO_MANY_FIELDS, "fields declared for one recipient",
-                     p->n_fields, FP_MAX_FIELDS);
-    if (r == NULL)
-        r = decide_text_unfit(why, "recipient", p->recipient, FP_MAX_TEXT);
-    for (size_t i = 0; r == NULL && i < p->n_fields; i++)
-        r = decide_text_unfit(why, "field name", p->fields[i], FP_MAX_TEXT);
+    const char *r = flag_part_unfit(p, why);
     flagpost__recipient_part__free_unpacked(p, NULL);
     return r;
 }
@@ -97,22 +36,10 @@ static const char *part_over(const ProtobufCBinaryData *bytes, fp_error *why)
 const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
                                 fp_error *why)
 {
-    if (pub->n_parts > FP_MAX_RECIPIENTS || body->n_part_digests > FP_MAX_RECIPIENTS)
-        return too_many(why, DECIDE_TOO_MANY_RECIPIENTS, "recipients",
-                        pub->n_parts > body->n_part_digests ? pub->n_parts : body->n_part_digests,
-                        FP_MAX_RECIPIENTS);
-    if (body->n_refused_at_sender > FP_MAX_RECIPIENTS)
-        return too_many(why, DECIDE_TOO_MANY_RECIPIENTS, "recipients refused at the sender",
-                        body->n_refused_at_sender, FP_MAX_RECIPIENTS);
-    if (body->n_subject > FP_MAX_PSEUDONYMS || body->n_linked_perpetrator > FP_MAX_PSEUDONYMS)
-        return too_many(why, DECIDE_TOO_MANY_PSEUDONYMS, "subject pseudonyms",
-                        body->n_subject > body->n_linked_perpetrator ? body->n_subject
-                                                                     : body->n_linked_perpetrator,
-                        FP_MAX_PSEUDONYMS);
-    if (body->n_named_agencies > FP_MAX_NAMED_AGENCIES)
-        return too_many(why, DECIDE_TOO_MANY_NAMED, "named agencies", body->n_named_agencies,
-                        FP_MAX_NAMED_AGENCIES);
-    const char *r = body_texts_over(body, why);
+    if (pub->n_parts > FP_MAX_RECIPIENTS)
+        return flag_count_over(why, FLAG_TOO_MANY_RECIPIENTS, "recipients", pub->n_parts,
+                               FP_MAX_RECIPIENTS);
+    const char *r = flag_body_unfit(body, why);
     for (size_t i = 0; r == NULL && i < pub->n_parts; i++)
         r = part_over(&pub->parts[i], why);
     return r;

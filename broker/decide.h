@@ -16,17 +16,10 @@
 
 #include "broker.h"
 
+#include "flag_limits.h"
 #include "fp_limits.h"
 
 #define DECIDE_MAX_RECIPIENTS FP_MAX_RECIPIENTS
-
-/* Stable refusal reasons for a flag over a size limit (fp_limits.h). */
-#define DECIDE_TOO_MANY_RECIPIENTS "too-many-recipients"
-#define DECIDE_TOO_MANY_PSEUDONYMS "too-many-pseudonyms"
-#define DECIDE_TOO_MANY_FIELDS "too-many-fields"
-#define DECIDE_TOO_MANY_NAMED "too-many-named-agencies"
-#define DECIDE_TEXT_TOO_LONG "text-too-long"
-#define DECIDE_TEXT_NOT_UTF8 "text-not-utf8"
 
 typedef struct recipient_verdict {
     Flagpost__RecipientPart *part;     /* decoded part (owned), NULL if malformed */
@@ -38,17 +31,12 @@ typedef struct recipient_verdict {
     const char *reason;                /* stable refusal reason */
 } recipient_verdict;
 
-/* NULL when text (from the wire, NUL-terminated) is at most max bytes and
- * valid UTF-8; else DECIDE_TEXT_TOO_LONG or DECIDE_TEXT_NOT_UTF8, with why
- * naming the field (what).  Every text an agent sends ends up in audit
- * entries, logs and JSON. */
-const char *decide_text_unfit(fp_error *why, const char *what, const char *text, size_t max);
-
 /* Checks every count and length limit of a flag (publish, update or
  * withdrawal) before anything else looks at it: recipients, refused-at-
  * sender entries, pseudonyms, named agencies, declared fields per part,
- * and the length and UTF-8 validity of every text.  Returns NULL when within limits, else a
- * stable reason, with why naming the field and the limit. */
+ * and the length and UTF-8 validity of every text (flag_limits.h).
+ * Returns NULL when within limits, else a stable FLAG_* reason, with why
+ * naming the field and the limit. */
 const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
                                 fp_error *why);
 

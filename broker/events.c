@@ -10,6 +10,7 @@
 #include "audit_entry.h"
 #include "decide.h"
 #include "envelope.h"
+#include "flag_limits.h"
 #include "fp_limits.h"
 #include "intake.h"
 #include "lifecycle.h"
@@ -35,9 +36,9 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
                       : vb->n_subject > FP_MAX_PSEUDONYMS   ? "too-many-pseudonyms"
                                                             : NULL;
     if (bad == NULL)
-        bad = decide_text_unfit(&why, "category", vb->category, FP_MAX_TEXT);
+        bad = flag_text_unfit(&why, "category", vb->category, FP_MAX_TEXT);
     if (bad == NULL)
-        bad = decide_text_unfit(&why, "original_sender", vb->original_sender, FP_MAX_TEXT);
+        bad = flag_text_unfit(&why, "original_sender", vb->original_sender, FP_MAX_TEXT);
     if (bad != NULL) {
         if (vb != NULL)
             flagpost__view_body__free_unpacked(vb, NULL);
@@ -92,7 +93,7 @@ static int process_ack(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
         flagpost__action_ack_body__unpack(NULL, env->body.len, env->body.data);
     fp_error why = {0};
     const char *bad = ack == NULL ? "malformed-acknowledgement"
-                                  : decide_text_unfit(&why, "outcome", ack->outcome, FP_MAX_TEXT);
+                                  : flag_text_unfit(&why, "outcome", ack->outcome, FP_MAX_TEXT);
     if (bad != NULL) {
         if (ack != NULL)
             flagpost__action_ack_body__free_unpacked(ack, NULL);

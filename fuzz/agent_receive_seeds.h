@@ -73,7 +73,7 @@ typedef struct seed_flag {
     int32_t offset;
     unsigned version;
     Flagpost__Lifecycle lifecycle;
-    const char *category, *purpose, *basis, *consent, *risk, *role;
+    const char *category, *purpose, *basis, *consent, *risk, *role, *withdraw_reason;
     const char *const *names;      /* declared in the part */
     size_t n_names;
     const char *const *values;     /* in the payload, one per name and then extras */
@@ -111,7 +111,7 @@ static void seed_flag_item(seed_buf *s, const seed_flag *f)
     b.subject = psp;
     b.n_subject = 1;
     if (f->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
-        b.withdraw_reason = (char *)"closed";
+        b.withdraw_reason = (char *)(uintptr_t)(f->withdraw_reason ? f->withdraw_reason : "closed");
     Flagpost__RecipientPart p = FLAGPOST__RECIPIENT_PART__INIT;
     p.recipient = (char *)(uintptr_t)(f->recipient ? f->recipient : "");
     p.fields = (char **)(uintptr_t)f->names;
@@ -294,6 +294,26 @@ static void seed_refusals(const char *dir)
     sb_write(&s, dir, "member-refusals");
 }
 
+/* A stored flag, then its sender's withdrawal whose reason is not UTF-8
+ * (the broker refuses it; a compromised one need not): rejected
+ * text-not-utf8, where the reason was once kept as the flag's state reason
+ * and then missing from every lookup. */
+static void seed_text_not_utf8(const char *dir)
+{
+    seed_buf s = {.n = 0};
+    sb_u8(&s, RX_MEMBER);
+    seed_flag f = seed_victim(1);
+    seed_flag_item(&s, &f);
+    seed_small_item(&s, ITEM_BATCH, NULL, 0);
+    f.version = 2;
+    f.seq = 2;
+    f.lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW;
+    f.withdraw_reason = "closed-\xff\xfe";
+    f.fix &= ~FIX_MSG_ID;                   /* a message of its own */
+    seed_flag_item(&s, &f);
+    sb_write(&s, dir, "member-text-not-utf8");
+}
+
 static void seed_witness(const char *dir)
 {
     seed_buf s = {.n = 0};
@@ -356,6 +376,7 @@ int main(int argc, char **argv)
     seed_marac_member(argv[1]);
     seed_marac_coordinator(argv[1]);
     seed_refusals(argv[1]);
+    seed_text_not_utf8(argv[1]);
     seed_witness(argv[1]);
     seed_raw(argv[1]);
     return 0;

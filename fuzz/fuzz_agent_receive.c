@@ -56,8 +56,10 @@
  *
  * Besides no crash, leak or UB: after each input every flag in the store
  * must keep receiver.h's promise (fa_check_flag): a valid signature of its
- * recorded sender, a body naming it, and, while active, a committed part
- * addressed to this agency that opens; withdrawn or expired, no part.
+ * recorded sender, a body naming it and within flag_limits (every text
+ * UTF-8, so a lookup can show it), a state reason in UTF-8, and, while
+ * active, a committed part within flag_limits, addressed to this agency,
+ * that opens; withdrawn or expired, no part.
  *
  * The fixture (agent_receive_fixture.h) is process-wide static state (FX),
  * built once in LLVMFuzzerInitialize and removed at exit: a fuzz
@@ -77,9 +79,11 @@
 #include "agent_receive_fixture.h"
 #include "checkpoint.h"
 #include "envelope.h"
+#include "flag_limits.h"
 #include "outbox.h"
 #include "receiver.h"
 #include "sha256.h"
+#include "utf8.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -529,6 +533,10 @@ static const char *fa_flag_broken(agent *a, const Flagpost__StoredFlag *f,
     if (b == NULL || b->flag_id.len != 16 || f->flag_id.len != 16 ||
         memcmp(b->flag_id.data, f->flag_id.data, 16) != 0 || b->version != f->version)
         why = "stored body does not name the flag";
+    else if (flag_body_unfit(b, NULL) != NULL)
+        why = "stored body breaks flag_limits (a lookup could not show it)";
+    else if (!utf8_valid(f->state_reason))
+        why = "state reason is not UTF-8 (a lookup could not show it)";
     else if (f->state != FLAGPOST__FLAG_STATE__FLAG_ACTIVE && f->part.len != 0)
         why = "a withdrawn or expired flag kept its sealed part";
     else if (f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
@@ -542,6 +550,7 @@ static const char *fa_flag_broken(agent *a, const Flagpost__StoredFlag *f,
         flagpost__recipient_part__unpack(NULL, f->part.len, f->part.data);
     Flagpost__Payload *pl = NULL;
     if (part == NULL || strcmp(part->recipient, a->id.cert.agency_id) != 0 ||
+        flag_part_unfit(part, NULL) != NULL ||
         keyring_open_payload(a->keys, by->box_public, part, &pl, NULL) != FP_OK)
         why = "stored part is not ours or does not open";
     payload_free(pl);
