@@ -250,33 +250,28 @@ int broker_store_queue_scan(broker_store *s, MDB_txn *txn, const char *agency, u
 }
 
 int broker_store_dequeue(broker_store *s, MDB_txn *txn, const char *agency, uint64_t seq,
-                         uint8_t **bytes, size_t *len, fp_error *err)
+                         broker_store_release_fn fn, void *ctx, fp_error *err)
 {
     unsigned char k[QKEY_MAX];
     MDB_val key = store_val(k, queue_key(k, agency, seq)), val;
-    int rc = mdb_get(txn, s->queue, &key, &val);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->queue, &cur);
     if (rc != 0)
         return store_fail(err, rc, "releasing a queue entry");
-    if (bytes != NULL) {
-        *bytes = malloc(val.mv_size ? val.mv_size : 1);
-        if (*bytes == NULL)
-            return fp_error_set(err, FP_ERR_IO, "out of memory");
-        memcpy(*bytes, val.mv_data, val.mv_size);
-        *len = val.mv_size;
-    }
-    if ((rc = mdb_del(txn, s->queue, &key, NULL)) != 0) {
-        if (bytes != NULL)
-            free(*bytes);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_KEY);
+    int frc = FP_OK;
+    if (rc == 0 && fn != NULL)
+        frc = fn(ctx, val.mv_data, val.mv_size, err);
+    if (rc == 0 && frc == FP_OK)
+        rc = mdb_cursor_del(cur, 0);
+    mdb_cursor_close(cur);
+    if (frc != FP_OK)
+        return frc;
+    if (rc != 0)
         return store_fail(err, rc, "releasing a queue entry");
-    }
     uint64_t last, depth;
     read_seq(s, txn, agency, &last, &depth);
-    rc = write_seq(s, txn, agency, last, depth ? depth - 1 : 0, err);
-    if (rc != FP_OK && bytes != NULL) {
-        free(*bytes);   /* as when the delete fails: on an error the caller gets nothing */
-        *bytes = NULL;
-    }
-    return rc;
+    return write_seq(s, txn, agency, last, depth ? depth - 1 : 0, err);
 }
 
 int broker_store_queue_depth(broker_store *s, MDB_txn *txn, const char *agency,

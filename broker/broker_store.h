@@ -79,11 +79,17 @@ typedef int (*broker_store_queue_fn)(void *ctx, uint64_t seq, const uint8_t *byt
  * returns non-zero. */
 int broker_store_queue_scan(broker_store *s, MDB_txn *txn, const char *agency, uint64_t after,
                             broker_store_queue_fn fn, void *ctx, fp_error *err);
-/* Remove one entry; *bytes (if non-NULL) gets a malloc'd copy first,
- * which is freed again (nothing is returned) on any error.
- * FP_ERR_NOT_FOUND if it was already released. */
+/* Shown a queue entry's bytes just before it is released.  They are
+ * LMDB's own, valid only during the call, and fn must not write to the
+ * transaction: the acknowledgement path (three times a flag) decodes them
+ * in place instead of copying them first.  A non-OK return keeps the
+ * entry and is what broker_store_dequeue returns. */
+typedef int (*broker_store_release_fn)(void *ctx, const uint8_t *bytes, size_t len,
+                                       fp_error *err);
+/* Remove one entry, shown first to fn (may be NULL).  FP_ERR_NOT_FOUND if
+ * it was already released. */
 int broker_store_dequeue(broker_store *s, MDB_txn *txn, const char *agency, uint64_t seq,
-                         uint8_t **bytes, size_t *len, fp_error *err);
+                         broker_store_release_fn fn, void *ctx, fp_error *err);
 int broker_store_queue_depth(broker_store *s, MDB_txn *txn, const char *agency,
                              uint64_t *depth);
 typedef int (*broker_store_depth_fn)(void *ctx, const char *agency, uint64_t depth);

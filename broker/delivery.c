@@ -97,29 +97,41 @@ static int audit_delivery(broker *b, MDB_txn *txn, const char *agency,
     return rc;
 }
 
+/* The released entry, decoded where LMDB keeps it (no copy first). */
+typedef struct released {
+    Flagpost__ToAgent *msg;
+    size_t len;
+} released;
+
+static int decode_released(void *ctx, const uint8_t *bytes, size_t len, fp_error *err)
+{
+    (void)err;
+    released *r = ctx;
+    r->msg = flagpost__to_agent__unpack(NULL, len, bytes);
+    r->len = len;
+    return FP_OK;   /* released even if it no longer decodes: nothing to audit then */
+}
+
 static int ack_one(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAckItem *item,
                    int64_t now, fp_error *err)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    int rc = broker_store_dequeue(b->store, txn, p->agency, item->seq, &bytes, &len, err);
+    released r = {NULL, 0};
+    int rc = broker_store_dequeue(b->store, txn, p->agency, item->seq, decode_released, &r, err);
     if (rc == FP_ERR_NOT_FOUND)
         return FP_OK;   /* released already: a repeated acknowledgement */
-    if (rc != FP_OK)
-        return rc;
-    if (p->inflight > 0)
-        p->inflight--;
-    p->inflight_bytes -= len < p->inflight_bytes ? len : p->inflight_bytes;
-    p->last_progress_ms = now;
-    Flagpost__ToAgent *msg = flagpost__to_agent__unpack(NULL, len, bytes);
-    free(bytes);
-    if (msg != NULL && msg->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
-        rc = audit_delivery(b, txn, p->agency, msg->deliver, item, now, err);
+    if (rc == FP_OK) {
+        if (p->inflight > 0)
+            p->inflight--;
+        p->inflight_bytes -= r.len < p->inflight_bytes ? r.len : p->inflight_bytes;
+        p->last_progress_ms = now;
+    }
+    if (rc == FP_OK && r.msg != NULL && r.msg->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
+        rc = audit_delivery(b, txn, p->agency, r.msg->deliver, item, now, err);
         if (rc == FP_OK && item->stored)
             b->stats_delivered++;
     }
-    if (msg != NULL)
-        flagpost__to_agent__free_unpacked(msg, NULL);
+    if (r.msg != NULL)
+        flagpost__to_agent__free_unpacked(r.msg, NULL);
     return rc;
 }
 

@@ -113,6 +113,22 @@ static int mark_of(const uint8_t *bytes, size_t len, uint64_t seq)
     return stored == seq ? mark : -2;
 }
 
+/* A release callback that records what it was shown, or refuses. */
+typedef struct shown {
+    bool refuse;
+    int calls, mark;
+} shown;
+
+static int show_released(void *ctx, const uint8_t *bytes, size_t len, fp_error *err)
+{
+    shown *sh = ctx;
+    sh->calls++;
+    if (sh->refuse)
+        return fp_error_set(err, FP_ERR_INPUT, "refused by the test");
+    sh->mark = mark_of(bytes, len, 2);
+    return FP_OK;
+}
+
 typedef struct scan {
     int n;
     int stop_after;
@@ -218,19 +234,25 @@ static void test_dequeue_releases_once(void)
     CHECK_EQ_INT(broker_store_commit(txn, NULL), FP_OK);
 
     txn = begin(&f, true);
-    uint8_t *bytes = NULL;
-    size_t len = 0;
     fp_error err = {0};
-    CHECK_EQ_INT(broker_store_dequeue(f.s, txn, "health", 2, &bytes, &len, &err), FP_OK);
-    CHECK(bytes != NULL && mark_of(bytes, len, 2) == 12);
-    free(bytes);
+    /* fn refusing keeps the entry, and its error is returned. */
+    shown sh = {.refuse = true};
+    CHECK_EQ_INT(broker_store_dequeue(f.s, txn, "health", 2, show_released, &sh, &err),
+                 FP_ERR_INPUT);
     uint64_t d = 0;
     broker_store_queue_depth(f.s, txn, "health", &d);
+    CHECK_EQ_INT(d, 3);
+    sh = (shown){.refuse = false};
+    CHECK_EQ_INT(broker_store_dequeue(f.s, txn, "health", 2, show_released, &sh, &err), FP_OK);
+    CHECK_EQ_INT(sh.calls, 1);
+    CHECK_EQ_INT(sh.mark, 12);
+    broker_store_queue_depth(f.s, txn, "health", &d);
     CHECK_EQ_INT(d, 2);
-    /* Released already: NOT_FOUND, and the depth does not move. */
-    bytes = NULL;
-    CHECK_EQ_INT(broker_store_dequeue(f.s, txn, "health", 2, &bytes, &len, &err),
+    /* Released already: NOT_FOUND, fn is not called, the depth does not move. */
+    sh = (shown){.refuse = false};
+    CHECK_EQ_INT(broker_store_dequeue(f.s, txn, "health", 2, show_released, &sh, &err),
                  FP_ERR_NOT_FOUND);
+    CHECK_EQ_INT(sh.calls, 0);
     broker_store_queue_depth(f.s, txn, "health", &d);
     CHECK_EQ_INT(d, 2);
     /* Never queued: NOT_FOUND too. */
