@@ -6,7 +6,8 @@
  * CURVE handshakes).  Whatever agents sent is handed to batch.c, which
  * group-commits it and answers the senders; then deliveries are pumped
  * and, once a second, the timers run: presence, certificate expiry,
- * stalled deliveries, MARAC deadlines, checkpoints and refusal summaries.
+ * stalled deliveries, MARAC deadlines, the replay table's pruning,
+ * checkpoints and refusal summaries.
  */
 #include "broker.h"
 
@@ -27,6 +28,7 @@
 #include "refusals.h"
 #include "sessions.h"
 #include "sandbox.h"
+#include "timefmt.h"
 #include "verify_pool.h"
 #include "zap.h"
 
@@ -38,6 +40,7 @@ void broker_config_defaults(broker_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->skew_ms = ENVELOPE_DEFAULT_SKEW_MS;
+    cfg->seen_retention_ms = SEEN_PRUNE_DEFAULT_RETENTION_MS;
     cfg->presence_timeout_ms = 10000;
     /* Enough to cover a busy broker's acknowledgement round trip (a whole
      * batch cycle) at full rate: at 256 the deliveries fell behind the
@@ -186,10 +189,17 @@ int broker_open(broker *b, const broker_config *cfg, const fp_log *log, fp_error
         return fp_error_set(err, FP_ERR_INPUT,
                             "--identity, --ca, --policy, --data and --bind are all required "
                             "(see --help)");
-    int rc = load_identity(b, cfg, err);
+    /* Here, not as each option is read: --skew may come after, or from
+     * the config file. */
+    int rc = seen_prune_check(cfg->seen_retention_ms, cfg->skew_ms, cfg->skew_ms, err);
     if (rc != FP_OK)
         return rc;
+    if ((rc = load_identity(b, cfg, err)) != FP_OK)
+        return rc;
     rc = broker_store_open(&b->store, cfg->data_dir, cfg->map_size, err);
+    if (rc == FP_OK)
+        rc = seen_prune_open(&b->pruning, b->store, cfg->seen_retention_ms, cfg->skew_ms,
+                             SEEN_PRUNE_CHUNK, err);
     if (rc != FP_OK)
         return fp_error_wrap(err, "--data %s", cfg->data_dir);
     if ((rc = confine(b, err)) != FP_OK)
@@ -275,6 +285,23 @@ static int log_depth(void *ctx, const char *agency, uint64_t depth)
                   (unsigned long long)depth, p && p->connected ? "yes" : "no");
     }
     return 0;
+}
+
+/* Forget message ids the clock check has made redundant (seen_prune.h):
+ * a bounded step, between batches, never inside one. */
+static void prune_seen(broker *b, int64_t now)
+{
+    seen_prune_report rep;
+    fp_error err;
+    if (seen_prune_sweep(&b->pruning, b->store, now, &rep, &err) != FP_OK) {
+        log_event(&b->log, LOG_ERROR, "seen-prune-failed",
+                  "error=\"%s\" action=\"tried again in a minute\"", err.message);
+    } else if (rep.pruned > 0) {
+        char floor[TIMEFMT_ISO_LEN];
+        timefmt_iso_ms(seen_prune_floor(&b->pruning), floor);
+        log_event(&b->log, LOG_INFO, "seen-pruned", "count=%zu examined=%zu floor=%s",
+                  rep.pruned, rep.examined, floor);
+    }
 }
 
 static void log_backlog(broker *b)
@@ -373,6 +400,7 @@ int broker_run(broker *b, broker_signals *sig, fp_error *err)
             sessions_sweep(b, now, "certificate no longer valid");
             delivery_check_stalls(b, now, STALL_MS);
             lifecycle_run_deadlines(b, now);
+            prune_seen(b, now);
             attest_tick(b, now);
             refusals_flush(b, now);
             next_housekeeping = now + HOUSEKEEPING_MS;

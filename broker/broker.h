@@ -16,7 +16,8 @@
  *              writes
  *   broker_store commits a whole batch in one transaction (group commit)
  *   then the sender is answered, and delivery pumps each recipient's queue
- *   until the recipient acknowledges after its own commit.
+ *   until the recipient acknowledges after its own commit.  seen_prune
+ *   later forgets message ids the clock check has made redundant.
  * The struct is shared by those modules and owned by broker_main.
  */
 #ifndef FLAGPOST_BROKER_H
@@ -34,6 +35,7 @@
 #include "log.h"
 #include "peers.h"
 #include "policy.h"
+#include "seen_prune.h"
 #include "trust_store.h"
 
 /* Limits (docs/deploy.md, "Limits").  An agency's real volume is tens of
@@ -54,6 +56,7 @@ typedef struct broker_config {
     const char *data_dir;
     const char *bind_endpoint;
     int64_t skew_ms;
+    int64_t seen_retention_ms;     /* keep message ids this long (seen_prune.h) */
     int64_t presence_timeout_ms;   /* no word from an agent this long: disconnected */
     size_t delivery_window;        /* unacknowledged deliveries per agency */
     size_t delivery_window_bytes;  /* ... and their bytes (one always goes) */
@@ -83,6 +86,7 @@ typedef struct broker {
     struct batches *batches;       /* the group-commit pipeline (batch.h) */
     struct agency_limit *limits;   /* per-agency message rate (agency_limit.h) */
     struct admission *admission;   /* connection flood defence (admission.h) */
+    seen_prune pruning;            /* the replay table's sweep and floor (seen_prune.h) */
     void *zmq;
     void *router;
     void *zap;

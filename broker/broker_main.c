@@ -45,6 +45,10 @@ static void usage(FILE *out)
           "  --bind ENDPOINT    where agents connect, e.g. tcp://0.0.0.0:7400\n"
           "  --skew SECONDS     allowed difference between a sender's clock and ours\n"
           "                     (default 300)\n"
+          "  --seen-retention SECONDS\n"
+          "                     how long message ids are kept to answer retransmissions\n"
+          "                     and refuse replays (default 604800, 7 days; at least\n"
+          "                     twice --skew plus 60); older ones are pruned\n"
           "  --window N         unacknowledged deliveries per agency (default 4096)\n"
           "  --window-mb N      ... and at most N MB of them (default 32; one delivery\n"
           "                     always goes, however large)\n"
@@ -84,7 +88,7 @@ static void usage(FILE *out)
 enum {
     OPT_SKEW = 256, OPT_WINDOW, OPT_WINDOW_MB, OPT_BATCH, OPT_BATCH_MB, OPT_MAP_SIZE,
     OPT_LOG_LEVEL, OPT_CHECKPOINT, OPT_MAX_MESSAGE, OPT_AGENCY_RATE, OPT_AGENCY_BURST,
-    OPT_CONNECT_RATE, OPT_CONNECT_TOTAL
+    OPT_CONNECT_RATE, OPT_CONNECT_TOTAL, OPT_SEEN_RETENTION
 };
 
 /* The numeric options: each one's bounds, the unit its value is multiplied
@@ -103,6 +107,8 @@ static int parse_number(int opt, const char *arg, broker_config *cfg, fp_error *
 {
     const number_option table[] = {
         {OPT_SKEW, "--skew", 1, 86400, 1000, .i64 = &cfg->skew_ms},
+        {OPT_SEEN_RETENTION, "--seen-retention", 1, 3650LL * 86400, 1000,
+         .i64 = &cfg->seen_retention_ms},
         {OPT_WINDOW, "--window", 1, 100000, 1, .size = &cfg->delivery_window},
         {OPT_WINDOW_MB, "--window-mb", 1, 4096, 1 << 20, .size = &cfg->delivery_window_bytes},
         {OPT_BATCH, "--batch", 1, 100000, 1, .size = &cfg->batch_max},
@@ -153,6 +159,7 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         {"agency-burst", required_argument, NULL, OPT_AGENCY_BURST},
         {"connect-rate", required_argument, NULL, OPT_CONNECT_RATE},
         {"connect-rate-total", required_argument, NULL, OPT_CONNECT_TOTAL},
+        {"seen-retention", required_argument, NULL, OPT_SEEN_RETENTION},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     /* Settings from --config FILE come first, so the command line wins. */
     if (config_file_merge(argc, argv, opts, args, err) != FP_OK)
@@ -170,7 +177,7 @@ static int parse(int argc, char **argv, config_args *args, broker_config *cfg, f
         case OPT_SKEW: case OPT_WINDOW: case OPT_WINDOW_MB: case OPT_BATCH:
         case OPT_BATCH_MB: case OPT_MAP_SIZE: case OPT_CHECKPOINT: case OPT_MAX_MESSAGE:
         case OPT_AGENCY_RATE: case OPT_AGENCY_BURST: case OPT_CONNECT_RATE:
-        case OPT_CONNECT_TOTAL:
+        case OPT_CONNECT_TOTAL: case OPT_SEEN_RETENTION:
             if (parse_number(c, optarg, cfg, err) != FP_OK)
                 return FP_ERR_INPUT;
             break;

@@ -174,6 +174,56 @@ int broker_store_seen_put(broker_store *s, MDB_txn *txn, const uint8_t id[16],
     return store_put_message(txn, s->seen, &key, &rec->base, "recording a message id", err);
 }
 
+/* The cursor stays on the record a scan resumes after when that record
+ * still exists (MDB_SET_RANGE finds it or the next one), so a resumed scan
+ * steps over it; one pruned since is simply not found. */
+static int seen_scan_start(MDB_cursor *cur, const uint8_t *after, MDB_val *key, MDB_val *val)
+{
+    if (after == NULL)
+        return mdb_cursor_get(cur, key, val, MDB_FIRST);
+    *key = store_val(after, 16);
+    int rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+    if (rc == 0 && key->mv_size == 16 && memcmp(key->mv_data, after, 16) == 0)
+        rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
+    return rc;
+}
+
+int broker_store_seen_scan(broker_store *s, MDB_txn *txn, const uint8_t *after, size_t max,
+                           broker_store_seen_fn fn, void *ctx, size_t *visited, bool *at_end,
+                           fp_error *err)
+{
+    *visited = 0;
+    *at_end = false;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->seen, &cur);
+    if (rc != 0)
+        return store_fail(err, rc, "reading the replay table");
+    MDB_val key, val;
+    for (rc = seen_scan_start(cur, after, &key, &val); rc == 0 && *visited < max;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        (*visited)++;
+        if (key.mv_size != 16)
+            continue;   /* never written by seen_put; left alone */
+        Flagpost__SeenRecord *rec =
+            flagpost__seen_record__unpack(NULL, val.mv_size, val.mv_data);
+        fn(ctx, key.mv_data, rec != NULL ? rec->time_ms : 0, rec == NULL);
+        flagpost__seen_record__free_unpacked(rec, NULL);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) {
+        *at_end = true;
+        return FP_OK;
+    }
+    return rc == 0 ? FP_OK : store_fail(err, rc, "reading the replay table");
+}
+
+int broker_store_seen_del(broker_store *s, MDB_txn *txn, const uint8_t id[16], fp_error *err)
+{
+    MDB_val key = store_val(id, 16);
+    int rc = mdb_del(txn, s->seen, &key, NULL);
+    return rc == 0 ? FP_OK : store_fail(err, rc, "pruning the replay table");
+}
+
 /* ---------------------------------------------------------------- queues */
 
 static size_t queue_key(unsigned char out[QKEY_MAX], const char *agency, uint64_t seq)

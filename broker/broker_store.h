@@ -2,9 +2,11 @@
  * broker_store: the broker's durable state, in one LMDB environment (the
  * --data directory):
  *
- *   seen       message id -> SeenRecord        every message processed, so a
+ *   seen       message id -> SeenRecord        every message accepted, so a
  *                                              retransmission gets its first
- *                                              answer and a replay is refused
+ *                                              answer and a replay is refused;
+ *                                              pruned after --seen-retention
+ *                                              (seen_prune.h)
  *   queue      agency NUL u64 seq -> ToAgent    one durable queue per
  *                                              recipient: deliveries and
  *                                              notices, released only on the
@@ -67,6 +69,19 @@ int broker_store_seen_get(broker_store *s, MDB_txn *txn, const uint8_t id[16],
                           Flagpost__SeenRecord **out, fp_error *err);
 int broker_store_seen_put(broker_store *s, MDB_txn *txn, const uint8_t id[16],
                           const Flagpost__SeenRecord *rec, fp_error *err);
+/* For pruning (seen_prune.h).  Visit up to max records in key order,
+ * starting after the id `after` (from the first record when NULL); fn
+ * gets each record's id and time_ms, and damaged = true (time_ms 0) for a
+ * record that does not decode.  *visited is how many were visited (a key
+ * that is not 16 bytes, which seen_put never writes, counts but is not
+ * shown to fn) and *at_end whether the table has no record beyond them. */
+typedef void (*broker_store_seen_fn)(void *ctx, const uint8_t id[16], int64_t time_ms,
+                                     bool damaged);
+int broker_store_seen_scan(broker_store *s, MDB_txn *txn, const uint8_t *after, size_t max,
+                           broker_store_seen_fn fn, void *ctx, size_t *visited, bool *at_end,
+                           fp_error *err);
+/* FP_ERR_NOT_FOUND if there is no record for id. */
+int broker_store_seen_del(broker_store *s, MDB_txn *txn, const uint8_t id[16], fp_error *err);
 
 /* ---- per-recipient queues ---- */
 /* Assigns the next seq for agency, writes it into msg (deliver.seq or

@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "verify_pool.h"
 #include "sha256.h"
+#include "timefmt.h"
 
 /* During a key rotation an agency has two valid certificates; either's
  * signing key may have signed. */
@@ -25,6 +26,23 @@ static bool signed_by_agency(broker *b, const char *agency, const Flagpost__Sign
             return true;
     }
     return false;
+}
+
+/* Older than the replay table remembers (seen_prune.h): its id may have
+ * been pruned, so it cannot be told from a replay.  Only a raised --skew
+ * or a clock stepped back lets such an envelope past the clock check. */
+static int check_floor(broker *b, const Flagpost__Envelope *env, fp_error *err)
+{
+    int64_t floor = seen_prune_floor(&b->pruning);
+    if (env->created_ms >= floor)
+        return FP_OK;
+    char when[TIMEFMT_ISO_LEN], since[TIMEFMT_ISO_LEN];
+    timefmt_iso_ms(env->created_ms, when);
+    timefmt_iso_ms(floor, since);
+    return fp_error_set(err, FP_ERR_TIME,
+                        "envelope time %s is before %s, the oldest the broker still "
+                        "remembers message ids from, so it cannot be told from a replay; "
+                        "send the flag again as a new message", when, since);
 }
 
 void verify_prepare(broker *b, verify_checks *checks, const char *agency,
@@ -73,6 +91,8 @@ int verify_envelope(broker *b, const char *agency, const Flagpost__SignedEnvelop
                             "belongs to %s", (*env)->sender, agency);
     }
     rc = envelope_check_time(*env, now_ms, b->cfg.skew_ms, err);
+    if (rc == FP_OK)
+        rc = check_floor(b, *env, err);
     if (rc != FP_OK) {
         *reason = VERIFY_CLOCK_SKEW;
         return rc;

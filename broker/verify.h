@@ -6,7 +6,8 @@
  * Order matters: the signature is checked over the raw envelope bytes
  * with the authenticated agency's own keys before anything is decoded;
  * only then is the claimed sender compared with the authenticated one and
- * the clock checked; the replay table is consulted last.  Each refusal has
+ * the clock checked (and the floor below which the replay table has been
+ * pruned, seen_prune.h); the replay table is consulted last.  Each refusal has
  * a short stable reason for the audit trail.
  */
 #ifndef FLAGPOST_VERIFY_H
