@@ -8,39 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker_store.h"
+#include "broker_store_fixture.h"
 #include "check.h"
-#include "tmpdir.h"
 
-#define MAP_SIZE ((size_t)32 << 20)
 
-typedef struct fixture {
-    tmpdir dir;
-    char path[600];
-    broker_store *s;
-} fixture;
-
-static bool fx_open(fixture *f)
-{
-    f->s = NULL;
-    if (!tmpdir_make(&f->dir, "broker-store"))
-        return false;
-    tmpdir_file(&f->dir, "data", f->path, sizeof f->path);
-    fp_error err = {0};
-    if (broker_store_open(&f->s, f->path, MAP_SIZE, &err) != FP_OK) {
-        printf("#   broker_store_open: %s\n", err.message);
-        tmpdir_remove(&f->dir);
-        return false;
-    }
-    return true;
-}
-
-static void fx_close(fixture *f)
-{
-    broker_store_close(f->s);
-    f->s = NULL;
-    tmpdir_remove(&f->dir);
-}
 
 static MDB_txn *begin(fixture *f, bool write)
 {
@@ -169,7 +140,7 @@ static uint64_t depth_of(fixture *f, const char *agency)
 static void test_enqueue_assigns_increasing_seqs(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     CHECK(broker_store_audit(f.s) != NULL);
@@ -198,7 +169,7 @@ static void test_enqueue_assigns_increasing_seqs(void)
 static void test_scan_after_a_seq(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     MDB_txn *txn = begin(&f, true);
@@ -225,7 +196,7 @@ static void test_scan_after_a_seq(void)
 static void test_dequeue_releases_once(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     MDB_txn *txn = begin(&f, true);
@@ -299,7 +270,7 @@ static int collect_depth(void *ctx, const char *agency, uint64_t depth)
 static void test_agency_queues_do_not_mix(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     MDB_txn *txn = begin(&f, true);
@@ -352,7 +323,7 @@ static void test_agency_queues_do_not_mix(void)
 static void test_queue_survives_reopen_and_abort_discards(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     MDB_txn *txn = begin(&f, true);
@@ -363,7 +334,7 @@ static void test_queue_survives_reopen_and_abort_discards(void)
     mdb_txn_abort(txn);
     broker_store_close(f.s);
     f.s = NULL;
-    CHECK_EQ_INT(broker_store_open(&f.s, f.path, MAP_SIZE, NULL), FP_OK);
+    CHECK_EQ_INT(broker_store_open(&f.s, f.path, BSF_MAP_SIZE, NULL), FP_OK);
     if (f.s == NULL) {
         tmpdir_remove(&f.dir);
         return;
@@ -383,7 +354,7 @@ static void test_queue_survives_reopen_and_abort_discards(void)
 static void test_seen_records(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     uint8_t id[16] = "message-id-0001", other[16] = "message-id-0002";
@@ -441,7 +412,7 @@ static int collect_flag(void *ctx, const uint8_t flag_id[16], const Flagpost__Br
 static void test_flag_records(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     uint8_t ids[3][16];
@@ -494,7 +465,7 @@ static void test_flag_records(void)
 static void test_clients(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     uint8_t v1[32], v2[32];
@@ -528,7 +499,7 @@ static void test_clients(void)
 static void test_meta(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "broker-store"));
     if (f.s == NULL)
         return;
     MDB_txn *txn = begin(&f, true);

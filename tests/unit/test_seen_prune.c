@@ -11,49 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker_store.h"
+#include "broker_store_fixture.h"
 #include "check.h"
 #include "seen_prune.h"
 #include "store.h"
-#include "tmpdir.h"
 
-#define MAP_SIZE ((size_t)32 << 20)
 #define NOW 1800000000000LL                 /* a fixed "broker clock", ms */
 #define SKEW (300 * 1000LL)
 #define RETENTION (2 * SKEW + SEEN_PRUNE_MARGIN_MS)
-
-typedef struct fixture {
-    tmpdir dir;
-    char path[600];
-    broker_store *s;
-} fixture;
-
-static bool fx_open(fixture *f)
-{
-    f->s = NULL;
-    if (!tmpdir_make(&f->dir, "seen-prune"))
-        return false;
-    tmpdir_file(&f->dir, "data", f->path, sizeof f->path);
-    fp_error err = {0};
-    if (broker_store_open(&f->s, f->path, MAP_SIZE, &err) != FP_OK) {
-        printf("#   broker_store_open: %s\n", err.message);
-        tmpdir_remove(&f->dir);
-        return false;
-    }
-    return true;
-}
 
 static bool fx_reopen(fixture *f)
 {
     broker_store_close(f->s);
     fp_error err = {0};
-    return broker_store_open(&f->s, f->path, MAP_SIZE, &err) == FP_OK;
-}
-
-static void fx_close(fixture *f)
-{
-    broker_store_close(f->s);
-    tmpdir_remove(&f->dir);
+    return broker_store_open(&f->s, f->path, BSF_MAP_SIZE, &err) == FP_OK;
 }
 
 static void make_id(uint8_t id[16], int n)
@@ -155,7 +126,7 @@ static void test_retention_rule(void)
 static void test_open_keeps_the_largest_skew(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     seen_prune p;
@@ -182,7 +153,7 @@ static void test_open_keeps_the_largest_skew(void)
 static void test_expiry_boundary(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     put_seen(&f, 0, NOW - RETENTION - 1);   /* older than the retention: pruned */
@@ -203,7 +174,7 @@ static void test_expiry_boundary(void)
 static void test_chunk_bound_and_resume(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     for (int i = 0; i < 10; i++)
@@ -233,7 +204,7 @@ static void test_chunk_bound_and_resume(void)
 static void test_resume_after_a_kept_id(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     for (int i = 0; i < 5; i++)
@@ -256,7 +227,7 @@ static void test_resume_after_a_kept_id(void)
 static void test_resume_and_wrap_round(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     for (int i = 0; i < 10; i++)   /* odd ids expired, even ones fresh */
@@ -290,7 +261,7 @@ static void test_resume_and_wrap_round(void)
 static void test_idle_after_a_pass(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     put_seen(&f, 0, NOW - 5000);
@@ -318,7 +289,7 @@ static void test_idle_after_a_pass(void)
 static void test_nothing_written_when_nothing_expired(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     put_seen(&f, 0, NOW - RETENTION);
@@ -335,7 +306,7 @@ static void test_nothing_written_when_nothing_expired(void)
 static void test_floor_is_kept_and_stays_behind_the_clock(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     int64_t newest = NOW - RETENTION - 1;
@@ -367,7 +338,7 @@ static void test_floor_is_kept_and_stays_behind_the_clock(void)
 static void test_floor_uses_the_largest_skew(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     seen_prune p;
@@ -387,7 +358,7 @@ static void test_floor_uses_the_largest_skew(void)
 static void test_damaged_record_is_left_alone(void)
 {
     fixture f;
-    CHECK(fx_open(&f));
+    CHECK(fx_open(&f, "seen-prune"));
     if (f.s == NULL)
         return;
     put_seen(&f, 0, NOW - RETENTION - 1);
@@ -401,7 +372,7 @@ static void test_damaged_record_is_left_alone(void)
     uint8_t id[16];
     make_id(id, 1);
     MDB_val key = store_val(id, 16), val = store_val("\xff\xff\xff", 3);
-    CHECK_EQ_INT(store_env_open(&env, f.path, MAP_SIZE, 32, 0, &err), FP_OK);
+    CHECK_EQ_INT(store_env_open(&env, f.path, BSF_MAP_SIZE, 32, 0, &err), FP_OK);
     CHECK_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
     CHECK_EQ_INT(store_dbi_open(txn, "seen", 0, &dbi, &err), FP_OK);
     CHECK_EQ_INT(mdb_put(txn, dbi, &key, &val, 0), 0);
