@@ -33,7 +33,7 @@ static int process_view(broker *b, MDB_txn *txn, const Flagpost__Envelope *env,
     Flagpost__ViewBody *vb = flagpost__view_body__unpack(NULL, env->body.len, env->body.data);
     fp_error why = {0};
     const char *bad = vb == NULL || vb->flag_id.len != 16 ? "malformed-view"
-                      : vb->n_subject > FP_MAX_PSEUDONYMS   ? "too-many-pseudonyms"
+                      : vb->n_subject > FP_MAX_PSEUDONYMS   ? FLAG_TOO_MANY_PSEUDONYMS
                                                             : NULL;
     if (bad == NULL)
         bad = flag_text_unfit(&why, "category", vb->category, FP_MAX_TEXT);
