@@ -21,27 +21,34 @@ static bool pseudonyms_sound(Flagpost__Pseudonym **ps, size_t n)
 
 /* ---------------------------------------------------------------- limits */
 
-/* Each part is unpacked here only to check it; decide_recipients unpacks
- * it again for the verdict, after the whole flag is known to be in bounds. */
-static const char *part_over(const ProtobufCBinaryData *bytes, fp_error *why)
+const char *decide_unpack_parts(const Flagpost__Publish *pub, decide_parts *out, fp_error *why)
 {
-    Flagpost__RecipientPart *p = flagpost__recipient_part__unpack(NULL, bytes->len, bytes->data);
-    if (p == NULL)
-        return NULL;   /* refused per recipient as malformed-part */
-    const char *r = flag_part_unfit(p, why);
-    flagpost__recipient_part__free_unpacked(p, NULL);
-    return r;
+    out->n = 0;
+    if (pub->n_parts > DECIDE_MAX_RECIPIENTS)
+        return flag_count_over(why, FLAG_TOO_MANY_RECIPIENTS, "recipients", pub->n_parts,
+                               DECIDE_MAX_RECIPIENTS);
+    for (; out->n < pub->n_parts; out->n++) {
+        const ProtobufCBinaryData *bytes = &pub->parts[out->n];
+        out->part[out->n] = flagpost__recipient_part__unpack(NULL, bytes->len, bytes->data);
+    }
+    return NULL;
 }
 
-const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
+void decide_parts_release(decide_parts *parts)
+{
+    for (size_t i = 0; i < parts->n; i++)
+        if (parts->part[i] != NULL)
+            flagpost__recipient_part__free_unpacked(parts->part[i], NULL);
+    parts->n = 0;
+}
+
+const char *decide_check_limits(const Flagpost__FlagBody *body, const decide_parts *parts,
                                 fp_error *why)
 {
-    if (pub->n_parts > FP_MAX_RECIPIENTS)
-        return flag_count_over(why, FLAG_TOO_MANY_RECIPIENTS, "recipients", pub->n_parts,
-                               FP_MAX_RECIPIENTS);
     const char *r = flag_body_unfit(body, why);
-    for (size_t i = 0; r == NULL && i < pub->n_parts; i++)
-        r = part_over(&pub->parts[i], why);
+    for (size_t i = 0; r == NULL && i < parts->n; i++)
+        if (parts->part[i] != NULL)   /* else refused per recipient as malformed-part */
+            r = flag_part_unfit(parts->part[i], why);
     return r;
 }
 
@@ -190,22 +197,15 @@ static void decide_one(broker *b, MDB_txn *txn, const cert_info *sender,
 
 void decide_recipients(broker *b, MDB_txn *txn, const cert_info *sender,
                        const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
-                       recipient_verdict *out)
+                       const decide_parts *parts, recipient_verdict *out)
 {
-    for (size_t i = 0; i < pub->n_parts; i++) {
+    for (size_t i = 0; i < parts->n; i++) {
         recipient_verdict *v = &out[i];
         memset(v, 0, sizeof *v);
         v->bytes = &pub->parts[i];
         /* decide_flag_shape has compared this part's hash with its digest */
         memcpy(v->digest, body->part_digests[i].data, sizeof v->digest);
-        v->part = flagpost__recipient_part__unpack(NULL, pub->parts[i].len, pub->parts[i].data);
+        v->part = parts->part[i];
         decide_one(b, txn, sender, body, out, i);
     }
-}
-
-void decide_release(recipient_verdict *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].part != NULL)
-            flagpost__recipient_part__free_unpacked(v[i].part, NULL);
 }

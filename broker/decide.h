@@ -21,8 +21,16 @@
 
 #define DECIDE_MAX_RECIPIENTS FP_MAX_RECIPIENTS
 
+/* A flag's recipient parts, each decoded once: the limits are checked on
+ * them and the verdicts borrow them.  part[i] is NULL for a part that does
+ * not decode, which is refused for its recipient alone (malformed-part). */
+typedef struct decide_parts {
+    Flagpost__RecipientPart *part[DECIDE_MAX_RECIPIENTS];
+    size_t n;
+} decide_parts;
+
 typedef struct recipient_verdict {
-    Flagpost__RecipientPart *part;     /* decoded part (owned), NULL if malformed */
+    Flagpost__RecipientPart *part;     /* decoded part (borrowed from decide_parts), or NULL */
     const ProtobufCBinaryData *bytes;  /* the part as received */
     unsigned char digest[32];
     policy_decision decision;
@@ -31,13 +39,20 @@ typedef struct recipient_verdict {
     const char *reason;                /* stable refusal reason */
 } recipient_verdict;
 
+/* Decodes pub's parts into out, the first thing done with them.  Returns
+ * NULL, or FLAG_TOO_MANY_RECIPIENTS (with why) and decodes none when there
+ * are more than the limit.  Call decide_parts_release on out either way. */
+const char *decide_unpack_parts(const Flagpost__Publish *pub, decide_parts *out, fp_error *why);
+void decide_parts_release(decide_parts *parts);
+
 /* Checks every count and length limit of a flag (publish, update or
- * withdrawal) before anything else looks at it: recipients, refused-at-
- * sender entries, pseudonyms, named agencies, declared fields per part,
- * and the length and UTF-8 validity of every text (flag_limits.h).
- * Returns NULL when within limits, else a stable FLAG_* reason, with why
- * naming the field and the limit. */
-const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
+ * withdrawal) before anything else looks at it: refused-at-sender
+ * entries, pseudonyms, named agencies, declared fields per part, and the
+ * length and UTF-8 validity of every text (flag_limits.h); the number of
+ * recipients was checked by decide_unpack_parts.  Returns NULL when within
+ * limits, else a stable FLAG_* reason, with why naming the field and the
+ * limit. */
+const char *decide_check_limits(const Flagpost__FlagBody *body, const decide_parts *parts,
                                 fp_error *why);
 
 /* Checks the body's shape (ids, metadata, subject, dates within
@@ -45,13 +60,13 @@ const char *decide_check_limits(const Flagpost__FlagBody *body, const Flagpost__
  * order.  Returns NULL when sound, else a stable reason. */
 const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub);
 
-/* Fills out[0..n) (n = pub->n_parts).  Call decide_release afterwards.
+/* Fills out[0..n) (n = pub->n_parts), each verdict borrowing its part from
+ * parts (decoded from the same pub), so out lives no longer than parts.
  * Only after decide_flag_shape returned NULL for the same body and pub:
  * each verdict's digest is the body's, which that check compared with the
  * part's own hash. */
 void decide_recipients(broker *b, MDB_txn *txn, const cert_info *sender,
                        const Flagpost__FlagBody *body, const Flagpost__Publish *pub,
-                       recipient_verdict *out);
-void decide_release(recipient_verdict *v, size_t n);
+                       const decide_parts *parts, recipient_verdict *out);
 
 #endif

@@ -293,12 +293,13 @@ static int process_withdraw(broker *b, MDB_txn *txn, const Flagpost__Envelope *e
 
 static int process_disclosure(broker *b, MDB_txn *txn, const cert_info *sender,
                               const Flagpost__Envelope *env, const Flagpost__FlagBody *body,
-                              const Flagpost__Publish *pub, const Flagpost__BrokerFlag *prior,
+                              const Flagpost__Publish *pub, const decide_parts *parts,
+                              const Flagpost__BrokerFlag *prior,
                               const unsigned char body_hash[32], int64_t now,
                               intake_reply *reply, fp_error *err)
 {
     recipient_verdict v[DECIDE_MAX_RECIPIENTS];
-    decide_recipients(b, txn, sender, body, pub, v);
+    decide_recipients(b, txn, sender, body, pub, parts, v);
     Flagpost__PublishResult res = FLAGPOST__PUBLISH_RESULT__INIT;
     Flagpost__Decision d[2 * DECIDE_MAX_RECIPIENTS], *dp[2 * DECIDE_MAX_RECIPIENTS];
     res.message_id = env->message_id;
@@ -308,7 +309,6 @@ static int process_disclosure(broker *b, MDB_txn *txn, const cert_info *sender,
     int rc = stage_flag(b, txn, env, body, pub, v, prior, now, err);
     if (rc == FP_OK)
         rc = finish(b, txn, env, body_hash, &res, now, reply, err);
-    decide_release(v, pub->n_parts);
     return rc;
 }
 
@@ -325,9 +325,13 @@ static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
                                      reply, err);
     }
     fp_error why;
-    const char *over = decide_check_limits(body, pub, &why);
+    decide_parts parts;
+    const char *over = decide_unpack_parts(pub, &parts, &why);
+    if (over == NULL)
+        over = decide_check_limits(body, &parts, &why);
     if (over != NULL) {
         int rc = intake_refuse_message(b, txn, env->sender, env, over, &why, now, reply, err);
+        decide_parts_release(&parts);
         flagpost__flag_body__free_unpacked(body, NULL);
         return rc;
     }
@@ -344,8 +348,9 @@ static int process_flag(broker *b, MDB_txn *txn, const cert_info *sender,
     else if (withdraw)
         rc = process_withdraw(b, txn, env, body, pub, prior, body_hash, now, reply, err);
     else
-        rc = process_disclosure(b, txn, sender, env, body, pub, prior, body_hash, now, reply,
-                                err);
+        rc = process_disclosure(b, txn, sender, env, body, pub, &parts, prior, body_hash, now,
+                                reply, err);
+    decide_parts_release(&parts);
     if (prior != NULL)
         flagpost__broker_flag__free_unpacked(prior, NULL);
     flagpost__flag_body__free_unpacked(body, NULL);
