@@ -8,8 +8,9 @@
  *
  * Fixture (broker_intake_fixture.h), built once and kept in a static (a
  * fuzz harness's fixture is the one place this project allows mutable
- * state outside main): a temporary directory (in /dev/shm when there is
- * one, so commits cost no disk flushes) holding a real CA, identities for
+ * state outside main): a temporary directory (in $TMPDIR, else in
+ * /dev/shm when there is one, so commits cost no disk flushes:
+ * fuzz_tmpdir.h) holding a real CA, identities for
  * thirteen agencies of the tri-borough partnership (one expired, one
  * revoked as a whole, one the broker), policy/examples/tri-borough.yaml
  * signed by that CA, and the broker's own trust store, identity and policy.  Signatures are checked
