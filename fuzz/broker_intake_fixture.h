@@ -172,6 +172,17 @@ static void fbi_fixture_init(void)
     fbi_open_broker(policy_path);
 }
 
+/* m packed into a new buffer (the caller frees it). */
+static uint8_t *fbi_pack(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf == NULL)
+        fbi_die("out of memory", NULL);
+    protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
 /* ---------------------------------------------------------------- store */
 
 static void fbi_unlink_store(void)
