@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # predicates called through wait_for
 # Fuzz smoke test: every libFuzzer target in fuzz/ for a bounded time
 # (scripts/fuzz 8: eight seconds each, two at a time, so about a minute
 # for the fifteen targets once the fuzz build is cached), so `make test`
