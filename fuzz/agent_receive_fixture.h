@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "ca.h"
 #include "fileio.h"
+#include "fuzz_tmpdir.h"
 #include "keyfile.h"
 #include "keyring.h"
 #include "marac.h"
@@ -224,8 +225,7 @@ static fa_fixture *fa_fixture_new(void)
     fa_fixture *fx = calloc(1, sizeof *fx);
     if (fx == NULL)
         fa_die("out of memory", NULL);
-    const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    snprintf(fx->root, sizeof fx->root, "%s/fp-fuzz-agent.XXXXXX", tmp ? tmp : "/tmp");
+    snprintf(fx->root, sizeof fx->root, "%s/fp-fuzz-agent.XXXXXX", fuzz_tmpdir());
     if (mkdtemp(fx->root) == NULL)
         fa_die("mkdtemp", NULL);
     fa_make_ca(fx);

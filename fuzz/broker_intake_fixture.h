@@ -24,6 +24,7 @@
 #include "broker.h"
 #include "ca.h"
 #include "fileio.h"
+#include "fuzz_tmpdir.h"
 #include "keyfile.h"
 #include "store.h"
 #include "verify_pool.h"
@@ -155,8 +156,7 @@ static void fbi_fixture_init(void)
 {
     if (sodium_init() < 0)
         fbi_die("sodium_init", NULL);
-    const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    snprintf(fbi.root, sizeof fbi.root, "%s/fp-fuzz-intake.XXXXXX", tmp ? tmp : "/tmp");
+    snprintf(fbi.root, sizeof fbi.root, "%s/fp-fuzz-intake.XXXXXX", fuzz_tmpdir());
     if (mkdtemp(fbi.root) == NULL)
         fbi_die("mkdtemp", NULL);
     atexit(fbi_remove_root);
@@ -170,6 +170,17 @@ static void fbi_fixture_init(void)
     char policy_path[400];
     fbi_sign_policy(policy_path, sizeof policy_path);
     fbi_open_broker(policy_path);
+}
+
+/* m packed into a new buffer (the caller frees it). */
+static uint8_t *fbi_pack(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf == NULL)
+        fbi_die("out of memory", NULL);
+    protobuf_c_message_pack(m, buf);
+    return buf;
 }
 
 /* ---------------------------------------------------------------- store */

@@ -8,8 +8,10 @@
  * store too small for it), a perpetrator's
  * holder refused a survivor's address, MARAC reminders, break-glass and
  * sender refusals, a restricted harmful-practice flag, forgeries and
- * replays, raw frames, and the size and count limits.  Nothing here is
- * signed or sealed: the harness signs at run time with the fixture's keys,
+ * replays, raw frames, the size and count limits, and the replay table
+ * pruned between batches (clock steps, restarts, exact replays).  Nothing
+ * here is signed or sealed: the harness signs at run time with the
+ * fixture's keys,
  * so the seeds stay valid whatever keys a run generates.
  *
  * Built after scripts/fuzz has made build/fuzz/libfuzzdeps.a, from the
@@ -208,7 +210,7 @@ static void seed_victim_lifecycle(const char *dir, const char *name, uint8_t set
     fb.lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW;
     fb.withdraw_reason = (char *)"recorded-in-error";
     seed_flag(&s, FBI_FLAG | END, S_POLICE, FBI_FIX_FLAG_ID | FBI_FIX_VERSION, 0, &fb, NULL);
-    seed_rec(&s, FBI_DELIVERY_ACK | END, S_HOUSING, FBI_FIX_SEQS | 0x02, 0, "", 0);
+    seed_rec(&s, FBI_DELIVERY_ACK | END, S_HOUSING, FBI_FIX_SEQS | FBI_FIX_REJECTED, 0, "", 0);
     seed_rec(&s, FBI_TIMERS, S_POLICE, 0, 100, "", 0);
     seed_write(dir, name, &s);
 }
@@ -424,6 +426,55 @@ static void seed_oversize(const char *dir)
     seed_write(dir, "oversize", &s);
 }
 
+#define PRUNE (FBI_TIMERS | FBI_OP_PRUNE)
+#define SWEEPS(n) ((uint8_t)(((n) - 1) << 4))
+
+/* The replay table pruned under traffic (broker_intake_prune.h): a flag
+ * and a view; six minutes on, a second flag; then the clock past the
+ * first two's retention but not the second's, so one sweep deletes two
+ * ids, keeps one and raises the floor; the three frames sent again
+ * (refused: two below the floor, one retransmission); a restart with a wider --skew
+ * and a chunk of 2, the clock stepped back, a flag created before the
+ * floor (refused as clock-skew), a new one and its retransmission; a
+ * retention the rule forbids; then an hour on, swept in small steps and
+ * the latest frames sent again.  In a 96 KB store
+ * (settings bit 1) the sweeps also meet a full store. */
+static void seed_seen_prune(const char *dir, const char *name, uint8_t settings)
+{
+    seed s = {.n = 0};
+    uint8_t id[16];
+    seed_bytes(&s, &settings, 1);
+    Flagpost__FlagBody fb;
+    seed_body(&fb, id, 0x91, "da_victim", "safeguarding", "public_task_safeguarding", "given",
+              "victim");
+    seed_parts ps = {.n = 0};
+    seed_add_part(&ps, "idva", "name,risk_summary");
+    seed_flag(&s, FBI_FLAG | END, S_POLICE, FIX_FLAG, 0, &fb, &ps);
+    Flagpost__ViewBody vb = FLAGPOST__VIEW_BODY__INIT;
+    vb.flag_id = fb.flag_id;
+    vb.version = 1;
+    vb.category = (char *)"da_victim";
+    vb.original_sender = (char *)"met-police";
+    seed_msg(&s, FBI_VIEW | END, S_IDVA, FBI_FIX_FLAG_ID, 0, &vb.base);
+    seed_rec(&s, PRUNE, S_POLICE, 0, 12, "", 0);   /* 360 s: nothing expires */
+    memset(id, 0x92, sizeof id);
+    seed_flag(&s, FBI_FLAG | END, S_POLICE, FIX_FLAG, 0, &fb, &ps);
+    seed_rec(&s, PRUNE, S_POLICE, SWEEPS(2), 11, "", 0);   /* 690 s > 660 s > 330 s */
+    seed_rec(&s, PRUNE, S_POLICE, FBP_FIX_RESEND, 0, "", 0);
+    uint8_t wider[3] = {60, 5, 2};   /* --skew 600, retention + 5 min, chunk 2 */
+    seed_rec(&s, PRUNE, S_POLICE, FBP_FIX_RESTART, -4, wider, sizeof wider);
+    memset(id, 0x93, sizeof id);
+    seed_flag(&s, FBI_FLAG | END, S_POLICE, FIX_FLAG, -100, &fb, &ps);
+    memset(id, 0x94, sizeof id);
+    seed_flag(&s, FBI_FLAG | END, S_POLICE, FIX_FLAG, 0, &fb, &ps);
+    seed_flag(&s, FBI_FLAG | FBI_OP_REPLAY | END, S_POLICE, FIX_FLAG, 0, &fb, &ps);
+    uint8_t short_retention[2] = {30, 10};
+    seed_rec(&s, PRUNE, S_POLICE, FBP_FIX_RESTART | FBP_FIX_ILLEGAL, 0, short_retention,
+             sizeof short_retention);
+    seed_rec(&s, PRUNE, S_POLICE, SWEEPS(16) | FBP_FIX_RESEND, 127, "", 0);
+    seed_write(dir, name, &s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -438,6 +489,8 @@ int main(int argc, char **argv)
     seed_raw(argv[1]);
     seed_limits(argv[1]);
     seed_oversize(argv[1]);
+    seed_seen_prune(argv[1], "seen-prune", 0);
+    seed_seen_prune(argv[1], "seen-prune-store-full", 2);
     return 0;
 }
 

@@ -10,8 +10,8 @@
  * genuine, can send any of it.
  *
  * A fuzzer cannot forge Ed25519, so the harness signs: at start-up it makes
- * a real CA in a temporary directory (on /dev/shm when there is one, so
- * LMDB's fsyncs cost nothing), issues real agency identities (met-police
+ * a real CA in a temporary directory (in $TMPDIR, else on /dev/shm when
+ * there is one, so LMDB's fsyncs cost nothing: fuzz_tmpdir.h), issues real agency identities (met-police
  * twice, a key rotation; idva; marac; specialist-bfs, then revoked;
  * housing-hf, already expired; the broker), signs
  * policy/examples/tri-borough.yaml with the CA key, and assembles two real

@@ -19,7 +19,8 @@
  *      into merkle_verify_inclusion and merkle_verify_consistency: they
  *      answer, without overflow or out-of-bounds reads, whatever the sizes.
  *
- * The command's output is sent to /dev/null while it runs.
+ * The command's output is sent to /dev/null while it runs; the proof file
+ * it reads is written in fuzz_tmpdir() (fuzz_tmpdir.h says why).
  *
  * Built and run by scripts/fuzz.  The seeds in fuzz/corpus/audit_proof are
  * inclusion and consistency proofs in the JSON `audit proof` prints,
@@ -36,6 +37,7 @@
 
 #include "../tests/unit/merkle_ref.h"
 #include "audit_cmds.h"
+#include "fuzz_tmpdir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,7 +68,8 @@ static void need(int cond)
 /* Run the command on the text, its output silenced; returns its status. */
 static int run_command(const uint8_t *b, size_t len)
 {
-    char path[] = "/tmp/fuzz-audit-proof-XXXXXX";
+    char path[512];
+    snprintf(path, sizeof path, "%s/fuzz-audit-proof-XXXXXX", fuzz_tmpdir());
     int fd = mkstemp(path);
     need(fd >= 0);
     need(len == 0 || write(fd, b, len) == (ssize_t)len);

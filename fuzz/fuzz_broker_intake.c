@@ -8,8 +8,9 @@
  *
  * Fixture (broker_intake_fixture.h), built once and kept in a static (a
  * fuzz harness's fixture is the one place this project allows mutable
- * state outside main): a temporary directory (in /dev/shm when there is
- * one, so commits cost no disk flushes) holding a real CA, identities for
+ * state outside main): a temporary directory (in $TMPDIR, else in
+ * /dev/shm when there is one, so commits cost no disk flushes:
+ * fuzz_tmpdir.h) holding a real CA, identities for
  * thirteen agencies of the tri-borough partnership (one expired, one
  * revoked as a whole, one the broker), policy/examples/tri-borough.yaml
  * signed by that CA, and the broker's own trust store, identity and policy.  Signatures are checked
@@ -34,18 +35,27 @@
  *            & 0x80, as a publish without parts)
  *   5 DELIVERY_ACK  DeliveryAck; fix & 1: its items' seqs become the
  *            agency's queued seqs in order (if it has no items, one per
- *            queued entry, marked rejected when fix & 2)
+ *            queued entry, marked rejected when fix & 2;
+ *            broker_intake_acks.h)
  *   6 RAW    the ToBroker frame as-is (forgeries, hellos, garbage)
  *   7 TIMERS end the batch, then run the stall check, session sweep and
  *            deadlines (escalation, expiry) with the clock (when as u8)^2
- *            hours ahead; fix & 1 also reconnects the agency
- * op & 0x08 reuses the previous message id (retransmission or replay),
- * 0x10 signs with the next agency's key (bad signature), 0x20 claims the
- * next agency as sender (forged sender), 0x40 writes wire version 2, 0x80
- * ends the batch after the record (one write transaction and commit per
- * batch, as the loop's group commit).  when * 5 s is the envelope's clock
- * offset (the skew allowed is 300 s), except that when -128 and 127 sign
- * the envelope at INT64_MIN and INT64_MAX ms, the ends envelope_check_time
+ *            hours ahead; fix & 1 also reconnects the agency.  With op &
+ *            0x08, PRUNE instead: end the batch; fix & 1 restarts the
+ *            replay table's sweep with the options payload[0..2] give
+ *            (fix & 2: a retention the rule forbids); the broker's clock
+ *            moves when * 30 s, back when negative, for good; then 1 + fix
+ *            >> 4 sweep steps; fix & 8 then sends the latest remembered
+ *            frames again, byte for byte (broker_intake_prune.h)
+ * Otherwise op & 0x08 reuses the previous message id (retransmission or
+ * replay), 0x10 signs with the next agency's key (bad signature), 0x20
+ * claims the next agency as sender (forged sender), 0x40 writes wire
+ * version 2, 0x80 ends the batch after the record (one write transaction
+ * and commit per batch, as the loop's group commit).  The broker's clock
+ * starts at the real time and moves only by PRUNE records; when * 5 s is
+ * the envelope's clock offset from it (the skew allowed is 300 s unless a
+ * PRUNE restart changed it), except that when -128 and 127 sign the
+ * envelope at INT64_MIN and INT64_MAX ms, the ends envelope_check_time
  * must compare without overflowing.  Fix-ups for FLAG, VIEW, ACK and
  * MARAC, which let the fuzzer reach what follows a check it could never
  * satisfy by mutation: fix & 1 (FLAG) part digests become the SHA-256 of
@@ -66,7 +76,11 @@
  * what an agency sends except by filling the store (intake refuses bad
  * input, it does not fail on it); every publish and event of a committed
  * batch is answered with a PublishResult for its message; the audit log
- * verifies after every input.
+ * verifies after every input; and the replay table's pruning keeps what
+ * broker_intake_prune.h lists: a remembered message is never taken again,
+ * whatever the sweeps, clock steps and restarts between (its id stays or
+ * it is below the floor), nothing below the floor is taken, the floor
+ * never moves back, a sweep deletes only what expired and what it says.
  *
  * Built and run by scripts/fuzz; seeds in fuzz/corpus/broker_intake were
  * made by this file built with -DFUZZ_BROKER_INTAKE_WRITE_SEEDS (the
@@ -79,7 +93,9 @@
 #include <string.h>
 
 #include "audit_entry.h"
+#include "broker_intake_acks.h"
 #include "broker_intake_fixture.h"
+#include "broker_intake_prune.h"
 #include "delivery.h"
 #include "envelope.h"
 #include "intake.h"
@@ -92,13 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { FBI_FLAG, FBI_VIEW, FBI_ACK, FBI_MARAC, FBI_EVENT, FBI_DELIVERY_ACK, FBI_RAW, FBI_TIMERS };
 #define FBI_OP_REPLAY 0x08
+#define FBI_OP_PRUNE 0x08   /* on TIMERS */
 #define FBI_OP_BAD_SIGNATURE 0x10
 #define FBI_OP_FORGED 0x20
 #define FBI_OP_WIRE2 0x40
 #define FBI_OP_END_BATCH 0x80
 #define FBI_FIX_DIGESTS 0x01
 #define FBI_FIX_REMINDER 0x01
-#define FBI_FIX_SEQS 0x01
 #define FBI_FIX_RECONNECT 0x01
 #define FBI_FIX_FLAG_ID 0x02
 #define FBI_FIX_VERSION 0x04
@@ -142,6 +158,7 @@ typedef struct fbi_run {
     uint8_t generation[FBI_N];
     fbi_inbound in[FBI_BATCH_MAX];
     size_t n;
+    fbp_shadow shadow;
 } fbi_run;
 
 /* ---------------------------------------------------------------- input */
@@ -199,16 +216,6 @@ static void fbi_slot_note(fbi_run *run, const ProtobufCBinaryData *id, uint32_t 
         run->n_flags++;
     memcpy(run->flags[run->n_flags - 1].id, id->data, 16);
     run->flags[run->n_flags - 1].version = version;
-}
-
-static uint8_t *fbi_pack(const ProtobufCMessage *m, size_t *len)
-{
-    *len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    if (buf == NULL)
-        fbi_die("out of memory", NULL);
-    protobuf_c_message_pack(m, buf);
-    return buf;
 }
 
 /* Envelope around body, signed as the record says; se is released by the
@@ -415,67 +422,6 @@ static uint8_t *fbi_marac(fbi_run *run, const fbi_record *r, size_t *len)
     return out;
 }
 
-/* ---------------------------------------------------------------- acks */
-
-typedef struct fbi_seqs {
-    uint64_t seq[64];
-    size_t n;
-} fbi_seqs;
-
-static int fbi_collect_seq(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
-{
-    (void)bytes;
-    (void)len;
-    fbi_seqs *s = ctx;
-    s->seq[s->n++] = seq;
-    return s->n == sizeof s->seq / sizeof s->seq[0];
-}
-
-/* What the agency's queue holds as committed so far. */
-static void fbi_queued(size_t agency, fbi_seqs *s)
-{
-    MDB_txn *txn = NULL;
-    s->n = 0;
-    if (broker_store_begin(fbi.b.store, false, &txn, NULL) != FP_OK)
-        return;
-    broker_store_queue_scan(fbi.b.store, txn, fbi.ids[agency].cert.agency_id, 0,
-                            fbi_collect_seq, s, NULL);
-    broker_store_abort(txn);
-}
-
-static uint8_t *fbi_delivery_ack(const fbi_record *r, size_t *len)
-{
-    Flagpost__DeliveryAck *ack = flagpost__delivery_ack__unpack(NULL, r->len, r->p);
-    Flagpost__DeliveryAck own = FLAGPOST__DELIVERY_ACK__INIT;
-    Flagpost__DeliveryAckItem items[64], *ptrs[64];
-    fbi_seqs q = {.n = 0};
-    if (r->fix & FBI_FIX_SEQS)
-        fbi_queued(r->who, &q);
-    Flagpost__DeliveryAck *use = ack;
-    if (ack == NULL || (ack->n_items == 0 && q.n > 0)) {   /* q.n may be 0: an empty ack */
-        for (size_t i = 0; i < q.n; i++) {
-            flagpost__delivery_ack_item__init(&items[i]);
-            items[i].seq = q.seq[i];
-            items[i].stored = (r->fix & 0x02) == 0;
-            items[i].reason = (char *)(items[i].stored ? "" : "rejected-by-fuzz");
-            ptrs[i] = &items[i];
-        }
-        own.items = ptrs;
-        own.n_items = q.n;
-        use = &own;
-    } else {
-        for (size_t i = 0; i < ack->n_items && i < q.n; i++)
-            ack->items[i]->seq = q.seq[i];
-    }
-    Flagpost__ToBroker tb = FLAGPOST__TO_BROKER__INIT;
-    tb.kind_case = FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK;
-    tb.delivery_ack = use;
-    uint8_t *out = fbi_pack(&tb.base, len);
-    if (ack != NULL)
-        flagpost__delivery_ack__free_unpacked(ack, NULL);
-    return out;
-}
-
 static uint8_t *fbi_frame(fbi_run *run, const fbi_record *r, size_t *len)
 {
     switch (r->op & 7) {
@@ -491,7 +437,7 @@ static uint8_t *fbi_frame(fbi_run *run, const fbi_record *r, size_t *len)
         return fbi_to_broker(run, r, r->fix & 0x7f, r->p, r->len, NULL, 0, (r->fix & 0x80) != 0,
                              len);
     case FBI_DELIVERY_ACK:
-        return fbi_delivery_ack(r, len);
+        return fbi_delivery_ack(r->who, r->fix, r->p, r->len, len);
     default: {   /* FBI_RAW */
         uint8_t *out = malloc(r->len ? r->len : 1);
         if (out == NULL)
@@ -654,8 +600,15 @@ static int fbi_stage_batch(fbi_run *run, bool with_intake, int64_t now, fp_error
     MDB_txn *txn = NULL;
     int rc = with_intake && fbi_batch_answers(run) ? broker_store_begin(b->store, true, &txn, err)
                                                    : broker_store_begin_lazy(b->store, &txn, err);
-    for (size_t i = 0; rc == FP_OK && i < run->n; i++)
-        rc = fbi_stage_one(run, txn, &run->in[i], with_intake, now, err);
+    for (size_t i = 0; rc == FP_OK && i < run->n; i++) {
+        fbi_inbound *in = &run->in[i];
+        bool watch = with_intake && fbi_is_intake(in);
+        if (watch)
+            fbp_before_one(&run->shadow, txn, fbi_signed(in));
+        rc = fbi_stage_one(run, txn, in, with_intake, now, err);
+        if (watch && rc == FP_OK)
+            fbp_after_one(&run->shadow, txn, in->agency, in->frame, in->len);
+    }
     if (rc == FP_OK)
         return broker_store_commit(txn, err);
     if (txn != NULL)
@@ -673,7 +626,7 @@ static void fbi_flush(fbi_run *run)
     broker *b = &fbi.b;
     if (run->n == 0)
         return;
-    int64_t now = envelope_now_ms();
+    int64_t now = run->now;
     for (size_t i = 0; i < run->n; i++)
         if (fbi_is_intake(&run->in[i]) && run->in[i].len <= (size_t)b->cfg.max_message_bytes)
             verify_prepare(b, fbi.checks, fbi.ids[run->in[i].agency].cert.agency_id,
@@ -683,6 +636,7 @@ static void fbi_flush(fbi_run *run)
     b->staging_checks = fbi.checks;
     fp_error err = {0};
     int rc = fbi_stage_batch(run, true, now, &err);
+    fbp_end_batch(&run->shadow, rc == FP_OK);
     if (rc == FP_ERR_FULL) {
         rc = fbi_stage_batch(run, false, now, &err);
         if (rc != FP_OK && rc != FP_ERR_FULL)
@@ -705,7 +659,7 @@ static void fbi_timers(fbi_run *run, const fbi_record *r)
     fbi_flush(run);
     broker *b = &fbi.b;
     uint8_t w = (uint8_t)r->when;
-    int64_t later = envelope_now_ms() + (int64_t)w * w * 3600000;
+    int64_t later = run->now + (int64_t)w * w * 3600000;
     if (r->fix & FBI_FIX_RECONNECT)
         run->generation[r->who]++;
     delivery_check_stalls(b, later, 15000);
@@ -714,19 +668,40 @@ static void fbi_timers(fbi_run *run, const fbi_record *r)
     delivery_pump(b, later);
 }
 
+static void fbi_push(fbi_run *run, size_t agency, uint8_t *frame, size_t len, bool end)
+{
+    fbi_inbound *in = &run->in[run->n++];
+    in->agency = agency;
+    in->frame = frame;
+    in->len = len;
+    in->msg = flagpost__to_broker__unpack(NULL, len, frame);   /* as batch.c reads it */
+    if (run->n == FBI_BATCH_MAX || end)
+        fbi_flush(run);
+}
+
 static void fbi_add(fbi_run *run, const fbi_record *r)
 {
     size_t len = 0;
     uint8_t *frame = fbi_frame(run, r, &len);
-    if (frame == NULL)
-        return;
-    fbi_inbound *in = &run->in[run->n++];
-    in->agency = r->who;
-    in->frame = frame;
-    in->len = len;
-    in->msg = flagpost__to_broker__unpack(NULL, len, frame);   /* as batch.c reads it */
-    if (run->n == FBI_BATCH_MAX || (r->op & FBI_OP_END_BATCH))
-        fbi_flush(run);
+    if (frame != NULL)
+        fbi_push(run, r->who, frame, len, (r->op & FBI_OP_END_BATCH) != 0);
+}
+
+/* The housekeeping's prune step (broker_intake_prune.h), then perhaps the
+ * latest remembered frames again, byte for byte, as one batch. */
+static void fbi_prune(fbi_run *run, const fbi_record *r)
+{
+    fbi_flush(run);
+    fbp_step(&run->shadow, &run->now, r->fix, r->when, r->p, r->len);
+    for (size_t i = 0; (r->fix & FBP_FIX_RESEND) && i < run->shadow.n_saved; i++) {
+        const fbp_frame *f = &run->shadow.saved[i];
+        uint8_t *copy = malloc(f->len ? f->len : 1);
+        if (copy == NULL)
+            fbi_die("out of memory", NULL);
+        memcpy(copy, f->bytes, f->len);
+        fbi_push(run, f->agency, copy, f->len, false);
+    }
+    fbi_flush(run);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -746,16 +721,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run.now = envelope_now_ms();
     fbi.b.cfg.max_message_bytes = (data[0] & 1) ? 1024 : FP_MAX_MESSAGE_BYTES;
     fbi_fresh_store((data[0] & 2) ? FBI_MAP_SIZE_SMALL : FBI_MAP_SIZE);
+    fbp_open(&run.shadow);
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     fbi_record r;
     while (fbi_next(&p, &n, &r)) {
-        if ((r.op & 7) == FBI_TIMERS)
+        if ((r.op & 7) == FBI_TIMERS && (r.op & FBI_OP_PRUNE))
+            fbi_prune(&run, &r);
+        else if ((r.op & 7) == FBI_TIMERS)
             fbi_timers(&run, &r);
         else
             fbi_add(&run, &r);
     }
     fbi_flush(&run);
+    fbp_free(&run.shadow);
     fbi_close_and_verify_store();
     return 0;
 }
