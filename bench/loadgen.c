@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../tests/tools/tool_hello.h"
 #include "bench_time.h"
 #include "flagmaker.h"
 
@@ -108,17 +109,6 @@ static void *connect_as(loadgen *g, identity *id, const char *agency)
         return NULL;
     }
     return sock;
-}
-
-static void send_hello(void *sock)
-{
-    Flagpost__Hello hello = FLAGPOST__HELLO__INIT;
-    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
-    msg.kind_case = FLAGPOST__TO_BROKER__KIND_HELLO;
-    msg.hello = &hello;
-    uint8_t buf[64];
-    size_t len = flagpost__to_broker__pack(&msg, buf);
-    zmq_send(sock, buf, len, ZMQ_DONTWAIT);
 }
 
 static int build_one(loadgen *g, sender *s, size_t n, uint8_t **bytes, size_t *len)
@@ -291,7 +281,7 @@ static int run(loadgen *g)
         double t = bench_now_s();
         if (t >= next_hello) {   /* presence, as an agent's heartbeat */
             for (size_t i = 0; !g->absent && i < g->n_to; i++)
-                send_hello(g->c[i].sock);
+                tool_hello_send(g->c[i].sock);
             next_hello = t + 1;
         }
         size_t p = progress(g);
@@ -375,7 +365,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; !g.absent && i < g.n_to; i++) {
         if ((g.c[i].sock = connect_as(&g, &g.c[i].id, g.to[i])) == NULL)
             return 1;
-        send_hello(g.c[i].sock);
+        tool_hello_send(g.c[i].sock);
     }
     double t0 = bench_now_s();
     if (!g.absent && prebuild(&g) != 0) {

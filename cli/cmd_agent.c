@@ -15,10 +15,10 @@
 
 #include "agent_client.h"
 #include "cli_options.h"
+#include "cli_output.h"
 #include "commands.h"
 #include "flag_json.h"
 #include "json_input.h"
-#include "json_wipe.h"
 
 #define DEFAULT_TIMEOUT_MS 15000
 
@@ -29,14 +29,6 @@ static int fail(const char *message)
 }
 
 static int print_record_answer(json_t *reply);
-static void print_json(json_t *v, size_t flags)
-{
-    char *s = json_dumps(v, flags | JSON_ENCODE_ANY);
-    if (s != NULL) {
-        puts(s);
-        json_text_free(s);
-    }
-}
 
 static int print_flag_lines(json_t *reply)
 {
@@ -45,7 +37,10 @@ static int print_flag_lines(json_t *reply)
     json_t *list = json_object_get(reply, "flags");
     if (list == NULL)
         list = json_object_get(reply, "notices");
-    json_array_foreach(list, i, f) print_json(f, JSON_COMPACT);
+    json_array_foreach(list, i, f) {
+        if (cli_output_json(f, JSON_COMPACT) != CLI_OK)
+            return CLI_FAILED;
+    }
     return CLI_OK;
 }
 
@@ -61,8 +56,9 @@ static int read_flag(const char *path, json_t **out)
 static int print_record_answer(json_t *reply)
 {
     int rc = agent_client_report_error(reply);
+    if (rc == CLI_OK)
+        rc = cli_output_json(reply, JSON_INDENT(2));
     if (rc == CLI_OK) {
-        print_json(reply, JSON_INDENT(2));
         const char *status = json_string_value(json_object_get(reply, "status"));
         if (status != NULL && strcmp(status, "refused") == 0)
             rc = CLI_FAILED;
@@ -178,12 +174,8 @@ static int do_simple(const char *endpoint, json_t *req, int timeout, bool lines)
     if (rc != CLI_OK)
         return rc;
     rc = agent_client_report_error(reply);
-    if (rc == CLI_OK) {
-        if (lines)
-            print_flag_lines(reply);
-        else
-            print_json(reply, JSON_INDENT(2));
-    }
+    if (rc == CLI_OK)
+        rc = lines ? print_flag_lines(reply) : cli_output_json(reply, JSON_INDENT(2));
     json_decref(reply);
     return rc;
 }
@@ -229,7 +221,7 @@ static int do_status(const char *endpoint, int timeout)
         return rc;
     rc = agent_client_report_error(reply);
     if (rc == CLI_OK) {
-        print_json(reply, JSON_INDENT(2));
+        rc = cli_output_json(reply, JSON_INDENT(2));
         if (json_is_string(json_object_get(reply, "audit_alarm"))) {
             fprintf(stderr, "flagpost: AUDIT ALARM: the broker showed an audit history that "
                             "does not extend the one this agent witnessed (see audit_alarm)\n");

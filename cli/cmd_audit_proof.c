@@ -19,8 +19,8 @@
 #include "audit_cmds.h"
 #include "checkpoint.h"
 #include "cli_options.h"
+#include "cli_output.h"
 #include "commands.h"
-#include "json_wipe.h"
 #include "timefmt.h"
 
 
@@ -61,17 +61,12 @@ static json_t *checkpoint_json(audit_cli_store *st, uint64_t size)
     return json_pack("{s:o}", "signed", b64_json(bytes, len));
 }
 
-static int print_json(json_t *obj)
+/* Print obj (consumed) for a person to read, keys in the order built. */
+static int print_proof(json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    int rc = cli_output_json(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(obj);
-    if (text == NULL) {
-        fputs("flagpost: out of memory\n", stderr);
-        return CLI_FAILED;
-    }
-    puts(text);
-    json_text_free(text);
-    return CLI_OK;
+    return rc;
 }
 
 static int parse_u64(const char *name, const char *text, uint64_t *out, fp_error *err)
@@ -133,7 +128,7 @@ static int make_proof(audit_cli_store *st, uint64_t index, uint64_t size, fp_err
     json_t *cp = checkpoint_json(st, size);
     if (cp != NULL)
         json_object_set_new(o, "checkpoint", cp);
-    return print_json(o) == CLI_OK ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory");
+    return print_proof(o) == CLI_OK ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory");
 }
 
 int cmd_audit_proof(int argc, char **argv)
@@ -217,7 +212,7 @@ static int make_consistency(audit_cli_store *st, uint64_t old_size, uint64_t new
         json_object_set_new(o, "old_checkpoint", c1);
     if (c2 != NULL)
         json_object_set_new(o, "new_checkpoint", c2);
-    return print_json(o) == CLI_OK ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory");
+    return print_proof(o) == CLI_OK ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory");
 }
 
 int cmd_audit_consistency(int argc, char **argv)

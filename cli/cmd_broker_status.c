@@ -23,8 +23,8 @@
 #include "audit_cli.h"
 #include "broker_store.h"
 #include "checkpoint.h"
+#include "cli_output.h"
 #include "commands.h"
-#include "json_wipe.h"
 #include "timefmt.h"
 
 #define STATUS_MAX_AGENCIES 4096
@@ -165,7 +165,7 @@ static json_t *checkpoint_json(const status *st)
     return o;
 }
 
-static void print_json(const char *dir, const status *st)
+static int print_json(const char *dir, const status *st)
 {
     json_t *queues = json_object();
     for (size_t i = 0; i < st->nqueues; i++)
@@ -176,11 +176,9 @@ static void print_json(const char *dir, const status *st)
                           "entries", (json_int_t)st->audit_size, "last_checkpoint",
                           checkpoint_json(st), "backlog", queues, "backlog_total",
                           (json_int_t)st->total);
-    char *text = json_dumps(o, JSON_INDENT(2));
-    if (text != NULL)
-        printf("%s\n", text);
-    json_text_free(text);
+    int rc = cli_output_json(o, JSON_INDENT(2));
     json_decref(o);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- command */
@@ -221,8 +219,11 @@ int cmd_broker_status(int argc, char **argv)
     if (rc == FP_OK)
         rc = gather(s, ca, &st, &err);
     broker_store_close(s);
-    if (rc == FP_OK)
-        json ? print_json(dir, &st) : print_table(dir, &st);
+    int out = CLI_OK;
+    if (rc == FP_OK && json)
+        out = print_json(dir, &st);
+    else if (rc == FP_OK)
+        print_table(dir, &st);
     free(st.queues);
-    return rc == FP_OK ? CLI_OK : cli_report("broker-status", &err);
+    return rc == FP_OK ? out : cli_report("broker-status", &err);
 }

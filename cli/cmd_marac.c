@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agent_client.h"
+#include "cli_output.h"
 #include "commands.h"
 #include "fileio.h"
 #include "json_input.h"
@@ -67,14 +68,6 @@ static int call(const sub *s, json_t *req, json_t **reply)
         return CLI_FAILED;
     }
     return rc;
-}
-
-static void print_json(json_t *v)
-{
-    char *text = json_dumps(v, JSON_INDENT(2));
-    if (text != NULL)
-        puts(text);
-    json_text_free(text);
 }
 
 static int write_text_file(const char *path, const char *text)
@@ -131,7 +124,7 @@ static int do_file_command(const sub *s, int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     if (json)
-        print_json(reply);
+        rc = cli_output_json(reply, JSON_INDENT(2));
     else if (is_request)
         marac_print_request(stdout, reply);
     else if (is_actions)
@@ -139,7 +132,7 @@ static int do_file_command(const sub *s, int argc, char **argv)
     else
         marac_print_respond(stdout, reply);
     json_decref(reply);
-    return CLI_OK;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- status, pack */
@@ -183,13 +176,13 @@ static int do_status(const sub *s, int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     if (json)
-        print_json(reply);
+        rc = cli_output_json(reply, JSON_INDENT(2));
     else if (list)
         marac_print_conferences(stdout, reply);
     else
         marac_print_status(stdout, reply);
     json_decref(reply);
-    return CLI_OK;
+    return rc;
 }
 
 static int do_pack(const sub *s, int argc, char **argv)
@@ -306,11 +299,11 @@ static int do_stats(const sub *s, int argc, char **argv)
     if (csv)
         marac_print_stats_csv(stdout, reply);
     else if (json)
-        print_json(reply);
+        rc = cli_output_json(reply, JSON_INDENT(2));
     else
         marac_print_stats(stdout, reply);
     json_decref(reply);
-    return CLI_OK;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- member */
@@ -363,9 +356,9 @@ static int do_inbox(const sub *s, int argc, char **argv)
         json_text_free(text);
         json_decref(t);
     }
-    if (json)
-        print_json(reply);
-    else if (template == NULL)
+    if (json && cli_output_json(reply, JSON_INDENT(2)) != CLI_OK)
+        rc = CLI_FAILED;
+    else if (!json && template == NULL)
         marac_print_inbox(stdout, reply);
     json_decref(reply);
     return rc;
@@ -400,7 +393,7 @@ static int do_action_done(const sub *s, int argc, char **argv)
                                argv[optind], "outcome", outcome),
                   &reply);
     if (rc == CLI_OK)
-        print_json(reply);
+        rc = cli_output_json(reply, JSON_INDENT(2));
     json_decref(reply);
     return rc;
 }

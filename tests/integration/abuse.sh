@@ -22,12 +22,6 @@ check "housing agent starts" pp_start_agent housing-hf
 check "police connects" pp_wait_connected met-police
 check "housing connects" pp_wait_connected housing-hf
 
-audit_count() {   # EVENT JQ-FILTER -> number of matching entries
-    pp_audit --event "$1" | jq -c "select($2)" | wc -l
-}
-audit_has() {   # EVENT JQ-FILTER
-    [ "$(audit_count "$1" "$2")" -gt 0 ]
-}
 queued_for() {   # AGENCY -> entries in its broker queue
     "$FP" broker-status --data "$PP_BROKER_DATA" --json | jq -r ".backlog[\"$1\"] // 0"
 }
@@ -48,7 +42,7 @@ check "a normal flag is delivered before any abuse" serves 0
 pp_rogue met-police forged-sender --claim housing-hf "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an agency claiming to be another is refused" '"status":"refused".*forged-sender' "$T/r.out"
 check "and audited against the agency it really is" \
-    audit_has message_refused '.sender=="met-police" and .reason=="forged-sender"'
+    pp_audit_select message_refused '.sender=="met-police" and .reason=="forged-sender"'
 check "the broker serves others after impersonation" serves 1
 
 # ---------------------------------------------------------------- forbidden recipient
@@ -56,14 +50,14 @@ pp_rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.o
 check_eq "a recipient the policy forbids is refused by the broker" \
     "$(jq -r '.decisions[0].allowed' "$T/r.out")" false
 check "the broker's refusal is audited with the recipient" \
-    audit_has refusal '.recipient=="school-hf-primary" and .stage=="broker"'
+    pp_audit_select refusal '.recipient=="school-hf-primary" and .stage=="broker"'
 printf '{"category":"da_victim","purpose":"safeguarding","lawful_basis":"public_task_safeguarding",
 "consent":"given","risk":"high","subject":{"role":"victim","nhs":"9434765919"},
 "recipients":["school-hf-primary"]}' | pp_fp met-police publish - >"$T/school.out"
 check_eq "the sending agent refuses it too" \
     "$(jq -r '.decisions[] | select(.recipient=="school-hf-primary") | .decision' "$T/school.out")" refused
 check "and that refusal is audited" \
-    audit_has refusal '.recipient=="school-hf-primary" and .stage=="sender"'
+    pp_audit_select refusal '.recipient=="school-hf-primary" and .stage=="sender"'
 check_eq "nothing is queued for the forbidden recipient" "$(queued_for school-hf-primary)" 0
 check "the broker serves others after a forbidden recipient" serves 2
 
@@ -75,7 +69,7 @@ check_eq "a declared field the rule does not grant is refused by the broker" \
 pp_rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
     --field risk_summary=ok --undeclared immigration_status=SMUGGLED-ABUSE >"$T/r.out"
 check "a payload with a field beyond its declared list is rejected by housing" wait_until 15 \
-    audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="payload-field-not-declared"'
+    pp_audit_select recipient_rejected '.recipient=="housing-hf" and .reason=="payload-field-not-declared"'
 check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 9876543210)" 0
 check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" "$T/data-housing-hf/data.mdb"
 # A value that is not UTF-8: sealed, so only the recipient can see it; it
@@ -83,7 +77,7 @@ check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" "$T/data
 pp_rogue met-police valid --to housing-hf --nhs 4857780011 --consent not_sought_unsafe \
     --field $'risk_summary=BROKEN-\xff\xfe-TEXT' >"$T/r.out"
 check "a payload value that is not UTF-8 is rejected by housing" wait_until 15 \
-    audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="payload-not-utf8"'
+    pp_audit_select recipient_rejected '.recipient=="housing-hf" and .reason=="payload-not-utf8"'
 check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 4857780011)" 0
 check "the broker serves others after a smuggled field" serves 3
 
@@ -93,7 +87,7 @@ check_grep "a message an hour old is refused" '"status":"refused".*clock-skew.*b
 pp_rogue met-police future "${ALLOWED[@]}" >"$T/r.out"
 check_grep "a message an hour in the future is refused" '"status":"refused".*clock-skew.*ahead' "$T/r.out"
 check_eq "both are audited as clock skew" \
-    "$(audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 2
+    "$(pp_audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 2
 check "the broker serves others after clock skew" serves 4
 
 # A signed time at the ends of int64 is refused as skew (the broker compares,
@@ -109,7 +103,7 @@ check_grep "a review date past year 9999 is refused" '"status":"refused".*malfor
 pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4857770016 --expires-at -86400 >"$T/r.out"
 check_grep "an expiry before 1970 is refused" '"status":"refused".*malformed-flag-dates' "$T/r.out"
 check_eq "both are audited as malformed dates" \
-    "$(audit_count message_refused '.sender=="met-police" and .reason=="malformed-flag-dates"')" 2
+    "$(pp_audit_count message_refused '.sender=="met-police" and .reason=="malformed-flag-dates"')" 2
 pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4857770016 --review-at 253402300799 >"$T/r.out"
 check_grep "a review date of 9999-12-31T23:59:59Z is accepted" '"status":"accepted"' "$T/r.out"
 review_shown() {
@@ -127,7 +121,7 @@ check_grep "a flag naming housing twice is accepted for the first" \
 check_grep "the second part is refused, naming housing" \
     '"recipient":"housing-hf","allowed":false,"rule":"","reason":"duplicate-recipient"' "$T/r.out"
 check "the duplicate's refusal is audited against housing" \
-    audit_has refusal '.recipient=="housing-hf" and .reason=="duplicate-recipient"'
+    pp_audit_select refusal '.recipient=="housing-hf" and .reason=="duplicate-recipient"'
 check_eq "housing holds the flag once" \
     "$(wait_output 15 1 pp_lookup_count housing-hf --nhs 4857780003; pp_lookup_count housing-hf --nhs 4857780003)" 1
 
@@ -137,13 +131,13 @@ check_grep "an envelope with one bit flipped is refused" '"status":"refused".*ba
 pp_rogue met-police truncated-envelope "${ALLOWED[@]}" >"$T/r.out"
 check_grep "an envelope cut short is refused" '"status":"refused".*bad-signature' "$T/r.out"
 check_eq "both are audited as bad signatures" \
-    "$(audit_count message_refused '.sender=="met-police" and .reason=="bad-signature"')" 2
+    "$(pp_audit_count message_refused '.sender=="met-police" and .reason=="bad-signature"')" 2
 pp_rogue met-police truncated "${ALLOWED[@]}" >"$T/r.out"
 check "a frame cut short is audited as malformed" wait_until 10 \
-    audit_has message_refused '.sender=="met-police" and .reason=="malformed-frame"'
+    pp_audit_select message_refused '.sender=="met-police" and .reason=="malformed-frame"'
 pp_rogue met-police garbage >"$T/r.out"
 check "a frame that is not protobuf is audited as malformed" wait_until 10 \
-    test "$(audit_count message_refused '.sender=="met-police" and .reason=="malformed-frame"')" -eq 2
+    test "$(pp_audit_count message_refused '.sender=="met-police" and .reason=="malformed-frame"')" -eq 2
 check "the broker serves others after damaged frames" serves 5
 
 # ---------------------------------------------------------------- another CA
@@ -154,26 +148,26 @@ check_fails "an agency certified by another CA gets no answer" timeout 20 "$PP_R
     --identity "$T/id-impostor" --ca "$T/other-ca" --server-ca "$PP_BUNDLE" \
     --broker "$PP_BROKER" valid --to housing-hf
 check "its handshake is audited as refused" \
-    audit_has certificate_refused '.reason | test("no certificate")'
+    pp_audit_select certificate_refused '.reason | test("no certificate")'
 check "the broker serves others after a foreign certificate" serves 6
 
 # ---------------------------------------------------------------- replay after restart
 pp_rogue met-police valid "${ALLOWED[@]}" --nhs 4010232137 --save "$T/frame.bin" >"$T/r.out"
 check_eq "a message is accepted" "$(jq -r .status "$T/r.out")" accepted
 check "and delivered" wait_output 15 1 pp_lookup_count housing-hf --nhs 4010232137
-DUPS=$(audit_count message_refused '.reason=="duplicate"')
-SHARED=$(audit_count disclosure '.recipient=="housing-hf"')
+DUPS=$(pp_audit_count message_refused '.reason=="duplicate"')
+SHARED=$(pp_audit_count disclosure '.recipient=="housing-hf"')
 stop_pid "$PP_BROKER_PID" KILL
 check "the broker restarts after kill -9" pp_start_broker
 pp_rogue met-police resend --load "$T/frame.bin" >"$T/r.out"
 check_eq "the same frame sent again after the restart gets its first answer" \
     "$(jq -r .status "$T/r.out")" accepted
 check_eq "and is audited as a duplicate" \
-    "$(audit_count message_refused '.reason=="duplicate"')" $((DUPS + 1))
+    "$(pp_audit_count message_refused '.reason=="duplicate"')" $((DUPS + 1))
 pp_rogue met-police resend --load "$T/frame.bin" --alter >"$T/r.out"
 check_grep "the same id with another body is refused as a replay" '"status":"refused".*replay' "$T/r.out"
-check "and audited" audit_has message_refused '.sender=="met-police" and .reason=="replay"'
-check_eq "neither replay was disclosed again" "$(audit_count disclosure '.recipient=="housing-hf"')" "$SHARED"
+check "and audited" pp_audit_select message_refused '.sender=="met-police" and .reason=="replay"'
+check_eq "neither replay was disclosed again" "$(pp_audit_count disclosure '.recipient=="housing-hf"')" "$SHARED"
 check "the broker serves others after the replays" serves 7
 check_eq "housing holds the replayed flag once" "$(pp_lookup_count housing-hf --nhs 4010232137)" 1
 
@@ -197,17 +191,17 @@ kill -HUP "$PP_BROKER_PID"
 check "the broker ends its session on reload" wait_until 15 \
     grep -q 'session-closed agency=housing-rbkc.*connection=closed held=2' "$T/broker.log"
 check "the end of the session is audited with the deliveries held" \
-    audit_has agent_disconnected '.sender=="housing-rbkc" and (.reason | test("2 queued deliveries held"))'
+    pp_audit_select agent_disconnected '.sender=="housing-rbkc" and (.reason | test("2 queued deliveries held"))'
 check "its connection is closed" wait_until 15 grep -q '"disconnected"' "$T/rbkc.log"
 check "and its reconnection is refused" wait_until 15 grep -q '"refused"' "$T/rbkc.log"
-check "the refused reconnection is audited" audit_has certificate_refused '.reason | test("revoked")'
+check "the refused reconnection is audited" pp_audit_select certificate_refused '.reason | test("revoked")'
 check_eq "its queued deliveries are held, not deleted" "$(queued_for housing-rbkc)" 2
 check_eq "and never acknowledged as delivered" \
-    "$(audit_count delivery '.recipient=="housing-rbkc"')" 0
+    "$(pp_audit_count delivery '.recipient=="housing-rbkc"')" 0
 check_fails "a message it sends afterwards gets no answer" timeout 20 \
     "$PP_ROGUE" --identity "$T/id-housing-rbkc" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
     valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x
-check "and is audited as refused" test "$(audit_count certificate_refused '.reason | test("revoked")')" -ge 2
+check "and is audited as refused" test "$(pp_audit_count certificate_refused '.reason | test("revoked")')" -ge 2
 printf '{"category":"da_victim","purpose":"safeguarding","lawful_basis":"public_task_safeguarding",
 "consent":"not_sought_unsafe","consent_reason":"unsafe","risk":"high",
 "subject":{"role":"victim","name":"Held 3","dob":"1980-02-02"},"recipients":["housing-rbkc"],
@@ -244,9 +238,9 @@ check "a queued sealed part is edited too" \
 check "the broker restarts on the edited store" pp_start_broker
 check "housing returns" pp_start_agent housing-hf
 check "housing rejects the edited envelope" wait_until 20 \
-    audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="bad-signature-or-certificate"'
+    pp_audit_select recipient_rejected '.recipient=="housing-hf" and .reason=="bad-signature-or-certificate"'
 check "housing rejects the edited part" wait_until 20 \
-    audit_has recipient_rejected '.recipient=="housing-hf" and .reason=="part-not-signed"'
+    pp_audit_select recipient_rejected '.recipient=="housing-hf" and .reason=="part-not-signed"'
 check_eq "neither was stored" \
     "$(( $(pp_lookup_count housing-hf --nhs 9434765919) + $(pp_lookup_count housing-hf --nhs 1234567881) ))" 0
 check "the audit trail still verifies (the queue is not the audit trail)" \
@@ -292,9 +286,9 @@ check_fails "but the new revocation list is in force" timeout 20 "$PP_ROGUE" \
     --identity "$T/id-school-hf-primary" --ca "$PP_BUNDLE" --broker "$PP_BROKER" \
     valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x
 check "and the school's refused handshake is audited" \
-    audit_has certificate_refused '.reason | test("school-hf-primary was revoked")'
+    pp_audit_select certificate_refused '.reason | test("school-hf-primary was revoked")'
 check "the refusal is audited" wait_until 10 \
-    audit_has policy_loaded '.decision=="refused" and (.reason | test("still in force='"$OLD_HASH"'"))'
+    pp_audit_select policy_loaded '.decision=="refused" and (.reason | test("still in force='"$OLD_HASH"'"))'
 check_eq "the signed policy stays in force" \
     "$("$FP" broker-status --data "$PP_BROKER_DATA" --json | jq -r .policy_hash)" "$OLD_HASH"
 check "the police agent refuses it on SIGHUP too" wait_until 15 \

@@ -76,8 +76,7 @@ check_eq "lookup by another person finds nothing" "$(pp_lookup_count housing-hf 
 # it and answers, and the deferred writer's thread settles the answer, so
 # housing's outbox empties without its event loop committing anything.
 outbox_pending_of() { pp_fp "$1" status | jq -r .outbox.pending; }
-check "audit records housing's views" bash -c \
-    "$(declare -f pp_audit); FP=$FP PP_BROKER_DATA=$PP_BROKER_DATA; pp_audit --event view | grep -q housing-hf"
+check "audit records housing's views" pp_audit_grep view housing-hf
 check "housing's view records are settled" wait_output 20 0 outbox_pending_of housing-hf
 check_grep "housing logs each view record it settles (debug)" "publish-settled message=" \
     "$T/agent-housing-hf.log"
@@ -97,8 +96,7 @@ for v in "Zinnia Court" "07700 900123" "Strangulation" "Jane Testcase" "DASHVALU
     check_no_grep "broker disk holds no plaintext '$v'" "$v" "$PP_BROKER_DATA/data.mdb"
 done
 
-check "audit records the disclosure" bash -c \
-    "$(declare -f pp_audit); FP=$FP PP_BROKER_DATA=$PP_BROKER_DATA; pp_audit --event disclosure | grep -q housing-hf"
+check "audit records the disclosure" pp_audit_grep disclosure housing-hf
 
 # ---------------------------------------------------------------- bad input
 BAD=$(pp_flag bad '{"category": "da_victim", "purpose": "safeguarding", "consent": "given",
@@ -119,42 +117,38 @@ pp_fp met-police status >"$T/status.out"
 check_eq "refused input left nothing in the outbox" "$(jq .outbox.total "$T/status.out")" 1
 
 # ---------------------------------------------------------------- hostile peers
-audit_has() {   # EVENT REASON
-    pp_audit --event "$1" | grep -q "$2"
-}
-
 pp_rogue met-police bad-signature --to housing-hf --field risk_summary=x >"$T/r.out"
 check_grep "tampered signature is refused" '"status":"refused".*bad-signature' "$T/r.out"
-check "tampered signature is audited" audit_has message_refused bad-signature
+check "tampered signature is audited" pp_audit_grep message_refused bad-signature
 
 pp_rogue met-police forged-sender --claim housing-hf --to housing-hf >"$T/r.out"
 check_grep "forged sender is refused" '"status":"refused".*forged-sender' "$T/r.out"
-check "forged sender is audited" audit_has message_refused forged-sender
+check "forged sender is audited" pp_audit_grep message_refused forged-sender
 
 pp_rogue met-police stale --to housing-hf >"$T/r.out"
 check_grep "stale clock is refused" '"status":"refused".*clock-skew' "$T/r.out"
-check "stale clock is audited" audit_has message_refused clock-skew
+check "stale clock is audited" pp_audit_grep message_refused clock-skew
 
 pp_rogue met-police malformed-envelope --to housing-hf >"$T/r.out"
 check_grep "malformed envelope is refused" '"status":"refused".*malformed-envelope' "$T/r.out"
-check "malformed envelope is audited" audit_has message_refused malformed-envelope
+check "malformed envelope is audited" pp_audit_grep message_refused malformed-envelope
 
 REPLAY_NHS=4010232137
 pp_rogue met-police replay-same --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
     --field risk_summary=replayed >"$T/r.out"
 check_eq "replayed message: first copy accepted" "$(sed -n 1p "$T/r.out" | jq -r .status)" accepted
-check "replay is audited" audit_has message_refused duplicate
+check "replay is audited" pp_audit_grep message_refused duplicate
 pp_rogue met-police replay-altered --to housing-hf --nhs $REPLAY_NHS --consent not_sought_unsafe \
     --field risk_summary=again >"$T/r.out"
 check_eq "reused id with other content is refused" "$(sed -n 2p "$T/r.out" | jq -r .status)" refused
-check "reused id is audited as a replay" audit_has message_refused '"replay"'
+check "reused id is audited as a replay" pp_audit_grep message_refused '"replay"'
 sleep 1
 check_eq "housing holds each replayed flag once" "$(pp_lookup_count housing-hf --nhs $REPLAY_NHS)" 2
 
 pp_rogue met-police valid --to school-hf-primary --field risk_summary=x >"$T/r.out"
 check_eq "recipient the policy refuses is refused" \
     "$(jq -r '.decisions[0].allowed' "$T/r.out")" false
-check "refused recipient is audited" audit_has refusal school-hf-primary
+check "refused recipient is audited" pp_audit_grep refusal school-hf-primary
 
 pp_rogue met-police valid --to housing-hf --consent not_sought_unsafe \
     --field dash_score=DECLARED-NOT-ALLOWED >"$T/r.out"
@@ -164,7 +158,7 @@ check_eq "declared field outside the rule is refused" \
 pp_rogue met-police valid --to housing-hf --nhs 9876543210 --consent not_sought_unsafe \
     --field risk_summary=ok --undeclared dash_score=SMUGGLED-VALUE >"$T/r.out"
 check "undeclared sealed field is rejected by housing" wait_until 10 \
-    audit_has recipient_rejected payload-field-not-declared
+    pp_audit_grep recipient_rejected payload-field-not-declared
 check_eq "housing stored nothing from it" "$(pp_lookup_count housing-hf --nhs 9876543210)" 0
 check_no_grep "the smuggled value is not in housing's store" "SMUGGLED" \
     "$T/data-housing-hf/data.mdb"
@@ -177,14 +171,14 @@ cp "$PP_BUNDLE/certs/"broker-*.cert "$T/other-ca/certs/" 2>/dev/null
 check_fails "an agency of another CA gets no answer" timeout 20 "$PP_ROGUE" \
     --identity "$T/id-impostor" --ca "$T/other-ca" --server-ca "$PP_BUNDLE" \
     --broker "$PP_BROKER" valid --to housing-hf
-check "another CA's agency is audited as refused" audit_has certificate_refused "no certificate"
+check "another CA's agency is audited as refused" pp_audit_grep certificate_refused "no certificate"
 
 start_bg agent-revoked "$FLAGPOST_BIN/flagpost-agent" --identity "$T/id-housing-rbkc" \
     --ca "$T/bundle-before-revocation" --policy "$PP_POLICY" --data "$T/data-rbkc" \
     --broker "$PP_BROKER" --socket "ipc://$T/rbkc.sock"
 check "revoked agency's agent is told it was refused" wait_until 15 \
     grep -q broker-refused-certificate "$T/agent-revoked.log"
-check "revoked agency is audited as refused" audit_has certificate_refused revoked
+check "revoked agency is audited as refused" pp_audit_grep certificate_refused revoked
 
 # ---------------------------------------------------------------- logs
 # One line per event, and never a field value, a subject identifier or a

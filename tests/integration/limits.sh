@@ -18,9 +18,6 @@ check "housing agent starts" pp_start_agent housing-hf
 check "police connects" pp_wait_connected met-police
 check "housing connects" pp_wait_connected housing-hf
 
-audit_has() {   # EVENT PATTERN
-    pp_audit --event "$1" | grep -q -- "$2"
-}
 # A valid flag from idva (the hostile agency here) to housing, with options.
 hostile() {   # NAME EXPECTED-REASON [rogue options]
     local name=$1 reason=$2; shift 2
@@ -28,7 +25,7 @@ hostile() {   # NAME EXPECTED-REASON [rogue options]
     pp_rogue idva valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
         "$@" >"$T/r.out" 2>"$T/r.err"
     check_grep "$name is refused ($reason)" "\"status\":\"refused\".*$reason" "$T/r.out"
-    check "$name is audited" audit_has message_refused "$reason"
+    check "$name is audited" pp_audit_grep message_refused "$reason"
 }
 
 # ---------------------------------------------------------------- sizes and counts
@@ -88,7 +85,7 @@ check "the rest were told rate-limited, retry" test "$retried" -ge 1
 check_eq "every answer is one or the other" "$((accepted + retried))" 30
 check_no_grep "none was refused for good" '"status":"refused"' "$T/burst.out"
 check "the rate limit is audited once, with a count" wait_until 5 \
-    audit_has message_refused "rate-limited: .* messages refused"
+    pp_audit_grep message_refused "rate-limited: .* messages refused"
 n_entries=$(pp_audit --event message_refused | grep -c 'rate-limited')
 check "one entry per second, not one per message" test "$n_entries" -lt "$retried"
 check_grep "and logged" "rate-limited agency=idva refused=" "$T/broker.log"

@@ -7,6 +7,9 @@
 #   pp_agent ID             the agent's --agent endpoint
 #   pp_fp ID ARGS...        flagpost --agent <ID's socket> ARGS...
 #   pp_audit ARGS...        flagpost audit list --data <broker data> --format jsonl ARGS
+#   pp_audit_grep EVENT PATTERN      some EVENT entry's JSON line matches grep's PATTERN
+#   pp_audit_count EVENT JQ-FILTER   how many EVENT entries jq's select(FILTER) keeps
+#   pp_audit_select EVENT JQ-FILTER  at least one does
 #
 # Every agency id must be one the example policy lists (see
 # policy/examples/tri-borough.yaml).
@@ -85,6 +88,20 @@ pp_lookup_count() {   # AGENCY ARGS... -> number of flags found
 
 pp_audit() {
     "$FP" audit list --data "$PP_BROKER_DATA" --format jsonl "$@"
+}
+
+# Two ways to ask whether something was audited, kept apart because they
+# test different things: pp_audit_grep matches text anywhere in an entry's
+# line (a reason, a recipient, a quoted word), pp_audit_select asks jq
+# about named fields.
+pp_audit_grep() {   # EVENT PATTERN
+    pp_audit --event "$1" | grep -q -- "$2"
+}
+pp_audit_count() {   # EVENT JQ-FILTER -> number of matching entries
+    pp_audit --event "$1" | jq -c "select($2)" | wc -l
+}
+pp_audit_select() {   # EVENT JQ-FILTER
+    [ "$(pp_audit_count "$1" "$2")" -gt 0 ]
 }
 
 # A flag file from a JSON literal.

@@ -45,20 +45,17 @@ check "the broker starts with --skew 2 --seen-retention 64" \
 check "housing agent starts" pp_start_agent housing-hf
 check "housing connects" pp_wait_connected housing-hf
 
-audit_count() {   # EVENT JQ-FILTER -> number of matching entries
-    pp_audit --event "$1" | jq -c "select($2)" | wc -l
-}
 pp_rogue met-police valid --to housing-hf --consent not_sought_unsafe --field risk_summary=x \
     --nhs 4010232137 --save "$T/frame.bin" >"$T/r.out"
 check_eq "a flag is accepted" "$(jq -r .status "$T/r.out")" accepted
 check "and delivered" wait_output 15 1 pp_lookup_count housing-hf --nhs 4010232137
-SHARED=$(audit_count disclosure '.recipient=="housing-hf"')
+SHARED=$(pp_audit_count disclosure '.recipient=="housing-hf"')
 check_eq "it is disclosed once" "$SHARED" 1
 # A view of a flag the broker does not hold is audited and remembered too.
 pp_rogue housing-hf view --category seen_prune_view --save "$T/view.bin" >"$T/v.out"
 check_eq "a view is accepted" "$(jq -r .status "$T/v.out")" accepted
 VIEWED='.category=="seen_prune_view"'
-check_eq "and audited once" "$(audit_count view "$VIEWED")" 1
+check_eq "and audited once" "$(pp_audit_count view "$VIEWED")" 1
 # The flag's id and those of housing's views (every lookup is one).
 check "the broker logs the prune after the retention" \
     wait_until 90 grep -Eq 'seen-pruned count=[1-9][0-9]* ' "$T/broker.log"
@@ -66,7 +63,7 @@ pp_rogue met-police resend --load "$T/frame.bin" >"$T/r.out"
 check_grep "the identical frame sent again is refused as clock skew" \
     '"status":"refused".*clock-skew.*behind' "$T/r.out"
 check_eq "and audited as clock skew" \
-    "$(audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 1
+    "$(pp_audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 1
 pp_rogue housing-hf resend --load "$T/view.bin" >"$T/v.out"
 check_grep "the identical view sent again is refused as clock skew" \
     '"status":"refused".*clock-skew.*behind' "$T/v.out"
@@ -79,12 +76,12 @@ pp_rogue met-police resend --load "$T/frame.bin" >"$T/r.out"
 check_grep "the identical frame, inside the new skew, is still refused" \
     '"status":"refused".*clock-skew.*cannot be told from a replay' "$T/r.out"
 check_eq "and audited as clock skew" \
-    "$(audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 2
-check_eq "it was never disclosed again" "$(audit_count disclosure '.recipient=="housing-hf"')" 1
+    "$(pp_audit_count message_refused '.sender=="met-police" and .reason=="clock-skew"')" 2
+check_eq "it was never disclosed again" "$(pp_audit_count disclosure '.recipient=="housing-hf"')" 1
 pp_rogue housing-hf resend --load "$T/view.bin" >"$T/v.out"
 check_grep "the identical view, inside the new skew, is still refused" \
     '"status":"refused".*clock-skew.*cannot be told from a replay' "$T/v.out"
-check_eq "and the view is still audited once" "$(audit_count view "$VIEWED")" 1
+check_eq "and the view is still audited once" "$(pp_audit_count view "$VIEWED")" 1
 check "housing reconnects" wait_until 20 grep -q 'agent-connected agency=housing-hf' \
     "$T/broker.log"
 pp_rogue met-police valid --to housing-hf --consent not_sought_unsafe --field risk_summary=y \

@@ -54,6 +54,7 @@
 #include "identity.h"
 #include "payload.h"
 #include "pseudonym.h"
+#include "tool_hello.h"
 #include "trust_store.h"
 
 #define MAX_TO 16
@@ -373,17 +374,6 @@ static int run_resend(rogue *r)
     return rc;
 }
 
-static void send_hello(rogue *r)
-{
-    Flagpost__Hello hello = FLAGPOST__HELLO__INIT;
-    Flagpost__ToBroker msg = FLAGPOST__TO_BROKER__INIT;
-    msg.kind_case = FLAGPOST__TO_BROKER__KIND_HELLO;
-    msg.hello = &hello;
-    uint8_t buf[64];
-    size_t len = flagpost__to_broker__pack(&msg, buf);
-    zmq_send(r->sock, buf, len, ZMQ_DONTWAIT);
-}
-
 static void print_delivery(void *sock)
 {
     zmq_msg_t m;
@@ -444,7 +434,7 @@ static int run_listen(rogue *r, void *mon)
     bool refused = false;
     while (!refused && mono_ms() < end) {
         if (mono_ms() >= next_hello) {
-            send_hello(r);
+            tool_hello_send(r->sock);
             next_hello = mono_ms() + 1000;
         }
         zmq_pollitem_t items[] = {{r->sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
