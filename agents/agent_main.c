@@ -134,6 +134,7 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0) {
         fprintf(stderr, "flagpost-agent: libsodium failed to initialise\n");
+        config_args_free(&args);
         return 1;
     }
     if (cfg.spool_dir != NULL && spool_prepare(cfg.spool_dir, &err) != FP_OK) {
@@ -150,8 +151,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     agent *a = calloc(1, sizeof *a);
-    if (a == NULL)
+    if (a == NULL) {
+        fprintf(stderr, "flagpost-agent: out of memory while starting\n");
+        config_args_free(&args);
         return 1;
+    }
     int rc = agent_open(a, &cfg, &log, &err);
     if (rc == FP_OK)
         rc = agent_run(a, &signals, &err);

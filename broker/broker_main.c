@@ -211,6 +211,7 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0) {
         fprintf(stderr, "flagpost-broker: libsodium failed to initialise\n");
+        config_args_free(&args);
         return 1;
     }
     struct sigaction sa;
@@ -222,8 +223,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     broker *b = calloc(1, sizeof *b);
-    if (b == NULL)
+    if (b == NULL) {
+        fprintf(stderr, "flagpost-broker: out of memory while starting\n");
+        config_args_free(&args);
         return 1;
+    }
     int rc = broker_open(b, &cfg, &log, &err);
     if (rc == FP_OK)
         rc = broker_run(b, &signals, &err);
