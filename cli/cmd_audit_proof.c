@@ -61,12 +61,20 @@ static json_t *checkpoint_json(audit_cli_store *st, uint64_t size)
     return json_pack("{s:o}", "signed", b64_json(bytes, len));
 }
 
-/* Print obj (consumed) for a person to read, keys in the order built. */
+/* Print obj (consumed) for a person to read, keys in the order built.  The
+ * commands print after building, not inside make_*, so a failure here is
+ * reported once, by cli_output_json, and not again as the proof's error. */
 static int print_proof(json_t *obj)
 {
     int rc = cli_output_json(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(obj);
     return rc;
+}
+
+static int built(json_t *o, json_t **out, const char *what, fp_error *err)
+{
+    *out = o;
+    return o != NULL ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory building the %s", what);
 }
 
 static int parse_u64(const char *name, const char *text, uint64_t *out, fp_error *err)
@@ -107,7 +115,8 @@ static uint64_t default_size(audit_cli_store *st, uint64_t index)
     return st->size;
 }
 
-static int make_proof(audit_cli_store *st, uint64_t index, uint64_t size, fp_error *err)
+static int make_proof(audit_cli_store *st, uint64_t index, uint64_t size, json_t **out,
+                      fp_error *err)
 {
     unsigned char path[MERKLE_MAX_PROOF][32], root[32], leaf[32];
     size_t n;
@@ -125,10 +134,10 @@ static int make_proof(audit_cli_store *st, uint64_t index, uint64_t size, fp_err
                           (json_int_t)index, "tree_size", (json_int_t)size, "leaf_hash",
                           hex_json(leaf, 32), "entry", b64_json(entry, len), "path",
                           path_json(path, n), "root", hex_json(root, 32));
-    json_t *cp = checkpoint_json(st, size);
+    json_t *cp = o != NULL ? checkpoint_json(st, size) : NULL;
     if (cp != NULL)
         json_object_set_new(o, "checkpoint", cp);
-    return print_proof(o) == CLI_OK ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory");
+    return built(o, out, "proof", err);
 }
 
 int cmd_audit_proof(int argc, char **argv)
@@ -168,9 +177,10 @@ int cmd_audit_proof(int argc, char **argv)
         return audit_cli_fail("proof", &err);
     if (size_text == NULL)
         size = default_size(&st, index);
-    int rc = make_proof(&st, index, size, &err);
+    json_t *proof = NULL;
+    int rc = make_proof(&st, index, size, &proof, &err);
     audit_cli_close(&st);
-    return rc == FP_OK ? CLI_OK : audit_cli_fail("proof", &err);
+    return rc == FP_OK ? print_proof(proof) : audit_cli_fail("proof", &err);
 }
 
 /* --------------------------------------------------------- consistency */
@@ -192,7 +202,7 @@ static void consistency_usage(FILE *out)
 }
 
 static int make_consistency(audit_cli_store *st, uint64_t old_size, uint64_t new_size,
-                            fp_error *err)
+                            json_t **out, fp_error *err)
 {
     unsigned char path[MERKLE_MAX_PROOF][32], r1[32], r2[32];
     size_t n;
@@ -207,12 +217,14 @@ static int make_consistency(audit_cli_store *st, uint64_t old_size, uint64_t new
                           (json_int_t)old_size, "new_size", (json_int_t)new_size, "old_root",
                           hex_json(r1, 32), "new_root", hex_json(r2, 32), "path",
                           path_json(path, n));
-    json_t *c1 = checkpoint_json(st, old_size), *c2 = checkpoint_json(st, new_size);
-    if (c1 != NULL)
-        json_object_set_new(o, "old_checkpoint", c1);
-    if (c2 != NULL)
-        json_object_set_new(o, "new_checkpoint", c2);
-    return print_proof(o) == CLI_OK ? FP_OK : fp_error_set(err, FP_ERR_IO, "out of memory");
+    if (o != NULL) {
+        json_t *c1 = checkpoint_json(st, old_size), *c2 = checkpoint_json(st, new_size);
+        if (c1 != NULL)
+            json_object_set_new(o, "old_checkpoint", c1);
+        if (c2 != NULL)
+            json_object_set_new(o, "new_checkpoint", c2);
+    }
+    return built(o, out, "consistency proof", err);
 }
 
 int cmd_audit_consistency(int argc, char **argv)
@@ -250,7 +262,8 @@ int cmd_audit_consistency(int argc, char **argv)
     audit_cli_store st;
     if (audit_cli_open(data, &st, &err) != FP_OK)
         return audit_cli_fail("consistency", &err);
-    int rc = make_consistency(&st, old_size, new_size, &err);
+    json_t *proof = NULL;
+    int rc = make_consistency(&st, old_size, new_size, &proof, &err);
     audit_cli_close(&st);
-    return rc == FP_OK ? CLI_OK : audit_cli_fail("consistency", &err);
+    return rc == FP_OK ? print_proof(proof) : audit_cli_fail("consistency", &err);
 }
