@@ -24,6 +24,11 @@ const char *lifecycle_check(broker *b, MDB_txn *txn, const Flagpost__Envelope *e
     broker_store_flag_get(b->store, txn, body->flag_id.data, prior, NULL);
     if (body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH)
         return *prior != NULL || body->version != 1 ? "flag-id-in-use" : NULL;
+    /* protobuf-c keeps an enum number it does not know; such a flag is
+     * none of the three and would be handled, and audited, as the wrong one */
+    if (body->lifecycle != FLAGPOST__LIFECYCLE__LIFECYCLE_UPDATE &&
+        body->lifecycle != FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+        return "unknown-lifecycle";
     if (*prior == NULL)
         return "unknown-flag";
     if (strcmp((*prior)->sender, env->sender) != 0)

@@ -234,11 +234,57 @@ static void test_update_restarts_acknowledgement_window(void)
     world_close(&w);
 }
 
+/* A lifecycle number outside the enum (protobuf-c keeps it as sent) is
+ * neither a publication, an update nor a withdrawal: it must be refused,
+ * not taken as an update and audited as a first disclosure. */
+static void test_unknown_lifecycle_is_refused(void)
+{
+    world w;
+    CHECK(world_open(&w, "lifecycle-unknown"));
+    CHECK(record_version(&w, 1, 0, 0, NOW));
+
+    Flagpost__FlagBody body;
+    flagpost__flag_body__init(&body);
+    body.flag_id.data = w.flag_id;
+    body.flag_id.len = sizeof w.flag_id;
+    body.version = 2;
+    body.lifecycle = (Flagpost__Lifecycle)3;
+    uint8_t packed[64];
+    size_t len = flagpost__flag_body__pack(&body, packed);
+    Flagpost__FlagBody *got = flagpost__flag_body__unpack(NULL, len, packed);
+    CHECK(got != NULL);
+    Flagpost__Envelope env;
+    flagpost__envelope__init(&env);
+    env.sender = (char *)SENDER;
+
+    MDB_txn *txn = NULL;
+    fp_error err = {0};
+    CHECK(broker_store_begin(w.b.store, false, &txn, &err) == FP_OK);
+    if (got != NULL && txn != NULL) {
+        CHECK_EQ_INT(got->lifecycle, 3);   /* reaches the broker as sent */
+        Flagpost__BrokerFlag *prior = NULL;
+        CHECK(lifecycle_check(&w.b, txn, &env, got, &prior) != NULL);
+        if (prior != NULL)
+            flagpost__broker_flag__free_unpacked(prior, NULL);
+        /* the nearest valid case: an update */
+        got->lifecycle = FLAGPOST__LIFECYCLE__LIFECYCLE_UPDATE;
+        CHECK(lifecycle_check(&w.b, txn, &env, got, &prior) == NULL);
+        if (prior != NULL)
+            flagpost__broker_flag__free_unpacked(prior, NULL);
+    }
+    if (txn != NULL)
+        broker_store_abort(txn);
+    if (got != NULL)
+        flagpost__flag_body__free_unpacked(got, NULL);
+    world_close(&w);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     RUN(test_update_extending_expiry_is_not_expired_by_old_deadline);
     RUN(test_update_restarts_acknowledgement_window);
+    RUN(test_unknown_lifecycle_is_refused);
     return check_summary();
 }
