@@ -444,11 +444,13 @@ static size_t deadline_key(unsigned char out[QKEY_MAX + 32], int64_t due, char k
 }
 
 int broker_store_deadline_add(broker_store *s, MDB_txn *txn, int64_t due_ms, char kind,
-                              const uint8_t flag_id[16], const char *agency, fp_error *err)
+                              const uint8_t flag_id[16], const char *agency, uint32_t version,
+                              fp_error *err)
 {
-    unsigned char k[QKEY_MAX + 32];
+    unsigned char k[QKEY_MAX + 32], v[8];
     MDB_val key = store_val(k, deadline_key(k, due_ms, kind, flag_id, agency));
-    MDB_val val = store_val("", 0);
+    store_put_u64(v, version);
+    MDB_val val = store_val(v, sizeof v);
     int rc = mdb_put(txn, s->deadlines, &key, &val, 0);
     return rc == 0 ? FP_OK : store_fail(err, rc, "recording a deadline");
 }
@@ -475,11 +477,12 @@ int broker_store_deadlines_due(broker_store *s, MDB_txn *txn, int64_t now_ms, si
         memcpy(flag_id, k + 9, 16);
         int64_t due = (int64_t)store_get_u64(k);
         char kind = (char)k[8];
+        uint32_t version = val.mv_size == 8 ? (uint32_t)store_get_u64(val.mv_data) : 0;
         if ((rc = mdb_cursor_del(cur, 0)) != 0) {
             result = store_fail(err, rc, "clearing a deadline");
             break;
         }
-        if ((result = fn(ctx, due, kind, flag_id, agency)) != FP_OK)
+        if ((result = fn(ctx, due, kind, flag_id, agency, version)) != FP_OK)
             break;
         done++;
     }

@@ -130,10 +130,15 @@ bool broker_store_client_has(broker_store *s, MDB_txn *txn, const char *agency,
 /* ---- deadlines ---- */
 #define DEADLINE_ACK 'A'
 #define DEADLINE_EXPIRY 'E'
+/* version is the version of the flag the deadline was scheduled for, so
+ * a deadline of a version since superseded can be told apart (lifecycle.c);
+ * fn gets it back, or 0 for a deadline stored without one. */
 int broker_store_deadline_add(broker_store *s, MDB_txn *txn, int64_t due_ms, char kind,
-                              const uint8_t flag_id[16], const char *agency, fp_error *err);
+                              const uint8_t flag_id[16], const char *agency, uint32_t version,
+                              fp_error *err);
 typedef int (*broker_store_deadline_fn)(void *ctx, int64_t due_ms, char kind,
-                                        const uint8_t flag_id[16], const char *agency);
+                                        const uint8_t flag_id[16], const char *agency,
+                                        uint32_t version);
 /* Visit deadlines due at or before now, earliest first, at most max; each
  * visited deadline is deleted in txn. */
 int broker_store_deadlines_due(broker_store *s, MDB_txn *txn, int64_t now_ms, size_t max,

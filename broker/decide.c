@@ -67,6 +67,11 @@ const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Pu
         return "malformed-flag-id";
     if (body->category[0] == '\0' || body->purpose[0] == '\0' || body->lawful_basis[0] == '\0')
         return "malformed-flag-metadata";
+    /* SPEC 6: a break-glass disclosure needs a free-text justification (the
+     * sending agent asks for at least 10 characters, agents/flag_json.c);
+     * checked here too, since a compromised agent need not ask. */
+    if (body->break_glass && strlen(body->justification) < 10)
+        return "break-glass-without-justification";
     if (body->n_subject == 0 || !pseudonyms_sound(body->subject, body->n_subject) ||
         !pseudonyms_sound(body->linked_perpetrator, body->n_linked_perpetrator))
         return "malformed-subject";

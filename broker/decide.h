@@ -55,8 +55,8 @@ void decide_parts_release(decide_parts *parts);
 const char *decide_check_limits(const Flagpost__FlagBody *body, const decide_parts *parts,
                                 fp_error *why);
 
-/* Checks the body's shape (ids, metadata, subject, dates within
- * timefmt's range) and that parts and digests correspond one to one, in
+/* Checks the body's shape (ids, metadata, a break-glass flag's
+ * justification, subject, dates within timefmt's range) and that parts and digests correspond one to one, in
  * order.  Returns NULL when sound, else a stable reason. */
 const char *decide_flag_shape(const Flagpost__FlagBody *body, const Flagpost__Publish *pub);
 

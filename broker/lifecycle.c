@@ -24,6 +24,11 @@ const char *lifecycle_check(broker *b, MDB_txn *txn, const Flagpost__Envelope *e
     broker_store_flag_get(b->store, txn, body->flag_id.data, prior, NULL);
     if (body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH)
         return *prior != NULL || body->version != 1 ? "flag-id-in-use" : NULL;
+    /* protobuf-c keeps an enum number it does not know; such a flag is
+     * none of the three and would be handled, and audited, as the wrong one */
+    if (body->lifecycle != FLAGPOST__LIFECYCLE__LIFECYCLE_UPDATE &&
+        body->lifecycle != FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+        return "unknown-lifecycle";
     if (*prior == NULL)
         return "unknown-flag";
     if (strcmp((*prior)->sender, env->sender) != 0)
@@ -134,11 +139,12 @@ static int schedule(broker *b, MDB_txn *txn, const Flagpost__FlagBody *body,
     int rc = FP_OK;
     if (v->decision.ack_within_s > 0)
         rc = broker_store_deadline_add(b->store, txn, now + v->decision.ack_within_s * 1000,
-                                       DEADLINE_ACK, body->flag_id.data, v->part->recipient, err);
+                                       DEADLINE_ACK, body->flag_id.data, v->part->recipient,
+                                       body->version, err);
     int64_t expiry = expiry_for(body, v->decision.retention_days, now);
     if (rc == FP_OK && expiry > 0)
         rc = broker_store_deadline_add(b->store, txn, expiry, DEADLINE_EXPIRY, body->flag_id.data,
-                                       v->part->recipient, err);
+                                       v->part->recipient, body->version, err);
     return rc;
 }
 
@@ -329,7 +335,7 @@ static int expire(deadline_ctx *c, Flagpost__BrokerFlag *f, Flagpost__RecipientS
 }
 
 static int on_deadline(void *ctx, int64_t due, char kind, const uint8_t flag_id[16],
-                       const char *agency)
+                       const char *agency, uint32_t version)
 {
     deadline_ctx *c = ctx;
     (void)due;
@@ -339,6 +345,12 @@ static int on_deadline(void *ctx, int64_t due, char kind, const uint8_t flag_id[
     Flagpost__RecipientState *r = state_of(f, agency);
     Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, f->body.len, f->body.data);
     int rc = FP_OK;
+    /* A deadline of a version the agency no longer holds was replaced by
+     * the new version's own (lifecycle_record); it must not expire or
+     * escalate the new one early.  Version 0: stored before deadlines
+     * carried one. */
+    if (r != NULL && version != 0 && version != r->version)
+        r = NULL;
     if (r != NULL && body != NULL) {
         rc = kind == DEADLINE_ACK ? escalate(c, f, r, body, flag_id)
                                   : expire(c, f, r, body, flag_id);
