@@ -65,73 +65,99 @@ void delivery_pump(broker *b, int64_t now)
         broker_store_abort(txn);
 }
 
-/* Audit one acknowledged delivery from its stored bytes. */
+/* Audit one acknowledged delivery from its stored envelope. */
 static int audit_delivery(broker *b, MDB_txn *txn, const char *agency,
-                          const Flagpost__Deliver *dv, const Flagpost__DeliveryAckItem *item,
+                          const Flagpost__Envelope *env, const Flagpost__DeliveryAckItem *item,
                           int64_t now, fp_error *err)
 {
-    Flagpost__Envelope *env = NULL;
-    Flagpost__FlagBody *body = NULL;
-    if (dv->signed_ != NULL && envelope_decode(dv->signed_, &env, NULL) == FP_OK)
-        body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
-    int rc = FP_OK;
-    if (body != NULL) {
-        Flagpost__AuditEntry e;
-        audit_entry_from_flag(&e,
-                              item->stored ? FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY
-                                           : FLAGPOST__AUDIT_EVENT__AUDIT_RECIPIENT_REJECTED,
-                              env, body, policy_hash(b->policy));
-        e.recipient = (char *)(uintptr_t)agency;
-        e.decision = (char *)(item->stored ? "delivered" : "rejected");
-        e.reason = item->reason;
-        e.stage = (char *)"recipient";
-        rc = audit_entry_append(b->store, txn, &e, now, err);
-        if (!item->stored)
-            log_event(&b->log, LOG_WARN, "delivery-rejected", "recipient=%s sender=%s reason=%s",
-                      agency, env->sender, item->reason);
-    }
-    if (body != NULL)
-        flagpost__flag_body__free_unpacked(body, NULL);
-    if (env != NULL)
-        flagpost__envelope__free_unpacked(env, NULL);
+    Flagpost__FlagBody *body = flagpost__flag_body__unpack(NULL, env->body.len, env->body.data);
+    if (body == NULL)
+        return FP_OK;   /* nothing to audit it by; it was verified and decided at intake */
+    Flagpost__AuditEntry e;
+    audit_entry_from_flag(&e,
+                          item->stored ? FLAGPOST__AUDIT_EVENT__AUDIT_DELIVERY
+                                       : FLAGPOST__AUDIT_EVENT__AUDIT_RECIPIENT_REJECTED,
+                          env, body, policy_hash(b->policy));
+    e.recipient = (char *)(uintptr_t)agency;
+    e.decision = (char *)(item->stored ? "delivered" : "rejected");
+    e.reason = item->reason;
+    e.stage = (char *)"recipient";
+    int rc = audit_entry_append(b->store, txn, &e, now, err);
+    if (!item->stored)
+        log_event(&b->log, LOG_WARN, "delivery-rejected", "recipient=%s sender=%s reason=%s",
+                  agency, env->sender, item->reason);
+    flagpost__flag_body__free_unpacked(body, NULL);
     return rc;
 }
 
 /* The released entry, decoded where LMDB keeps it (no copy first). */
 typedef struct released {
+    const Flagpost__DeliveryAckItem *item;
     Flagpost__ToAgent *msg;
+    Flagpost__Envelope *env;     /* of a delivery, when it decodes */
     size_t len;
+    bool mismatch;
 } released;
 
+/* An acknowledgement that names a message must name the one queued under
+ * its number.  Otherwise it is not this entry's (a stale acknowledgement
+ * reaching a broker restored from a backup, whose numbers were handed out
+ * again, or a broken agent), and releasing the entry would drop a flag
+ * never delivered and audit it as delivered.  An agent that could not
+ * decode a delivery names no message; it is released, as rejected. */
 static int decode_released(void *ctx, const uint8_t *bytes, size_t len, fp_error *err)
 {
     (void)err;
     released *r = ctx;
     r->msg = flagpost__to_agent__unpack(NULL, len, bytes);
     r->len = len;
+    if (r->msg != NULL && r->msg->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER &&
+        r->msg->deliver->signed_ != NULL)
+        envelope_decode(r->msg->deliver->signed_, &r->env, NULL);
+    const ProtobufCBinaryData *named = &r->item->message_id;
+    if (r->env != NULL && named->len != 0 &&
+        (named->len != r->env->message_id.len ||
+         memcmp(named->data, r->env->message_id.data, named->len) != 0)) {
+        r->mismatch = true;
+        return FP_ERR_NOT_FOUND;   /* kept, and sent again */
+    }
     return FP_OK;   /* released even if it no longer decodes: nothing to audit then */
+}
+
+static void released_free(released *r)
+{
+    if (r->env != NULL)
+        flagpost__envelope__free_unpacked(r->env, NULL);
+    if (r->msg != NULL)
+        flagpost__to_agent__free_unpacked(r->msg, NULL);
 }
 
 static int ack_one(broker *b, MDB_txn *txn, peer *p, const Flagpost__DeliveryAckItem *item,
                    int64_t now, fp_error *err)
 {
-    released r = {NULL, 0};
+    released r = {.item = item};
     int rc = broker_store_dequeue(b->store, txn, p->agency, item->seq, decode_released, &r, err);
-    if (rc == FP_ERR_NOT_FOUND)
-        return FP_OK;   /* released already: a repeated acknowledgement */
+    if (r.mismatch)
+        log_event(&b->log, LOG_WARN, "ack-mismatch",
+                  "agency=%s seq=%llu action=kept hint=\"the acknowledgement names another "
+                  "message than the one queued under its number; the entry is sent again\"",
+                  p->agency, (unsigned long long)item->seq);
+    if (rc == FP_ERR_NOT_FOUND) {
+        released_free(&r);
+        return FP_OK;   /* released already (a repeated acknowledgement), or not this one's */
+    }
     if (rc == FP_OK) {
         if (p->inflight > 0)
             p->inflight--;
         p->inflight_bytes -= r.len < p->inflight_bytes ? r.len : p->inflight_bytes;
         p->last_progress_ms = now;
     }
-    if (rc == FP_OK && r.msg != NULL && r.msg->kind_case == FLAGPOST__TO_AGENT__KIND_DELIVER) {
-        rc = audit_delivery(b, txn, p->agency, r.msg->deliver, item, now, err);
+    if (rc == FP_OK && r.env != NULL) {
+        rc = audit_delivery(b, txn, p->agency, r.env, item, now, err);
         if (rc == FP_OK && item->stored)
             b->stats_delivered++;
     }
-    if (r.msg != NULL)
-        flagpost__to_agent__free_unpacked(r.msg, NULL);
+    released_free(&r);
     return rc;
 }
 

@@ -2,7 +2,8 @@
  * delivery: moving each recipient's durable queue to its agent, and
  * releasing entries only when the agent acknowledges them after its own
  * commit (with a `delivered` audit entry, or `recipient_rejected` when the
- * agent's own checks refused it).
+ * agent's own checks refused it).  An acknowledgement that names another
+ * message than the one queued under its number releases nothing.
  *
  * At most delivery_window entries, and delivery_window_bytes of them, are
  * unacknowledged per connection, so a slow or absent agency costs disk
