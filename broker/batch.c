@@ -144,9 +144,12 @@ static int stage_one(broker *b, MDB_txn *txn, inbound *in, bool with_intake, int
         return with_intake ? intake_event(b, txn, in->agency, in->msg->event, now, &in->reply,
                                           err)
                            : FP_OK;
-    case FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK:
-        return delivery_ack(b, txn, peers_find(b->peers, in->agency), in->msg->delivery_ack,
-                            now, err);
+    case FLAGPOST__TO_BROKER__KIND_DELIVERY_ACK: {
+        /* No peer only if note_presence could not allocate one: release
+         * nothing; what was delivered is sent again and acknowledged then. */
+        peer *p = peers_find(b->peers, in->agency);
+        return p != NULL ? delivery_ack(b, txn, p, in->msg->delivery_ack, now, err) : FP_OK;
+    }
     default:
         return FP_OK;   /* hello: presence is all it carries */
     }
