@@ -9,6 +9,7 @@
 #include "receiver.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,9 +175,57 @@ static void delivery_free(delivery *d)
         flagpost__recipient_part__free_unpacked(d->part, NULL);
 }
 
+/* A sender's signed withdrawal ends its flag at every version up to the
+ * withdrawal's own, including versions that have not arrived yet: one held
+ * back (ACTION_HOLD) and redelivered after the withdrawal, or one never
+ * held at all when the withdrawal came.  Kept in meta as
+ * "withdrawn/<flag id hex>" -> version (4 bytes, big-endian) || sender. */
+static void withdrawn_name(const uint8_t flag_id[16], char name[48])
+{
+    char hex[33];
+    envelope_id_hex(flag_id, 16, hex);
+    snprintf(name, 48, "withdrawn/%s", hex);
+}
+
+/* The version this flag's sender withdrew it at, or 0. */
+static uint32_t withdrawn_version(agent *a, MDB_txn *txn, const delivery *d)
+{
+    char name[48];
+    uint8_t v[4 + 256];
+    size_t len = sizeof v;
+    withdrawn_name(d->body->flag_id.data, name);
+    if (agent_store_meta_get(a->store, txn, name, v, &len) != FP_OK || len < 4)
+        return 0;
+    size_t slen = strlen(d->env->sender);
+    if (len - 4 != slen || memcmp(v + 4, d->env->sender, slen) != 0)
+        return 0;   /* recorded for another sender: not this sender's flag */
+    return (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+}
+
+static int remember_withdrawal(agent *a, MDB_txn *txn, const delivery *d, fp_error *err)
+{
+    if (withdrawn_version(a, txn, d) >= d->body->version)
+        return FP_OK;
+    char name[48];
+    uint8_t v[4 + 256];
+    size_t slen = strlen(d->env->sender);
+    if (slen > 256)
+        slen = 256;
+    uint32_t ver = d->body->version;
+    v[0] = (uint8_t)(ver >> 24);
+    v[1] = (uint8_t)(ver >> 16);
+    v[2] = (uint8_t)(ver >> 8);
+    v[3] = (uint8_t)ver;
+    memcpy(v + 4, d->env->sender, slen);
+    withdrawn_name(d->body->flag_id.data, name);
+    return agent_store_meta_put(a->store, txn, name, v, 4 + slen, err);
+}
+
 /* What we already hold of this flag decides what a delivery means. */
 static verdict against_held(agent *a, MDB_txn *txn, const delivery *d)
 {
+    if (d->body->version <= withdrawn_version(a, txn, d))
+        return (verdict){true, "", ACTION_NOTHING};   /* its sender withdrew it */
     Flagpost__StoredFlag *held = NULL;
     if (agent_store_flag_get(a->store, txn, d->body->flag_id.data, &held, NULL) != FP_OK) {
         if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
@@ -305,12 +354,20 @@ static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const deli
         int rc = agent_store_flag_set_state(a->store, txn, d->body->flag_id.data,
                                             FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN,
                                             d->body->withdraw_reason, envelope_now_ms(), err);
+        if (rc == FP_OK)
+            rc = remember_withdrawal(a, txn, d, err);
         return rc == FP_OK ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
                            : rc;
     }
-    default:
-        return d->env != NULL ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
-                              : FP_OK;
+    default: {
+        int rc = FP_OK;
+        if (v.action == ACTION_NOTHING && d->body != NULL &&
+            d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+            rc = remember_withdrawal(a, txn, d, err);   /* e.g. never held: nothing to remove yet */
+        return rc == FP_OK && d->env != NULL
+                   ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
+                   : rc;
+    }
     }
 }
 
