@@ -424,11 +424,15 @@ static void handle_notice(agent *a, MDB_txn *txn, const Flagpost__Notice *n,
                              : strcmp(n->kind, "expired") == 0 ? FLAGPOST__FLAG_STATE__FLAG_EXPIRED
                                                                : FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
     if (to != FLAGPOST__FLAG_STATE__FLAG_ACTIVE && n->flag_id.len == 16) {
+        /* The broker's text becomes the flag's state reason, which lookups
+         * show: held to the limits a signed withdrawal's reason is. */
+        const char *reason = flag_text_unfit(NULL, "text", n->text, FP_MAX_TEXT) == NULL
+                                 ? n->text : "";
         Flagpost__StoredFlag *held = NULL;
         if (agent_store_flag_get(a->store, txn, n->flag_id.data, &held, NULL) == FP_OK) {
             if (strcmp(held->sender, n->agency) == 0 &&
                 held->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
-                agent_store_flag_set_state(a->store, txn, n->flag_id.data, to, n->text,
+                agent_store_flag_set_state(a->store, txn, n->flag_id.data, to, reason,
                                            envelope_now_ms(), &err) != FP_OK)
                 *failed = 1;
             flagpost__stored_flag__free_unpacked(held, NULL);

@@ -27,6 +27,7 @@
 #include "envelope.h"
 #include "receiver.h"
 #include "sha256.h"
+#include "utf8.h"
 
 static fa_fixture *FX;
 
@@ -195,6 +196,63 @@ static void test_withdrawal_before_update(void)
     CHECK_EQ_INT(held_state(a, FLAG_B), FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN);
 }
 
+static void notice(agent *a, const unsigned char flag_id[16], const char *kind, const char *text,
+                   uint64_t seq)
+{
+    Flagpost__Notice n;
+    flagpost__notice__init(&n);
+    n.kind = (char *)(uintptr_t)kind;
+    n.text = (char *)(uintptr_t)text;
+    n.flag_id.data = (uint8_t *)(uintptr_t)flag_id;
+    n.flag_id.len = 16;
+    n.agency = (char *)(uintptr_t)FX->ids[ID_POLICE].cert.agency_id;
+    n.category = (char *)(uintptr_t)"da_victim";
+    n.time_ms = envelope_now_ms();
+    n.seq = seq;
+    Flagpost__ToAgent msg, *msgs[1] = {&msg};
+    flagpost__to_agent__init(&msg);
+    msg.kind_case = FLAGPOST__TO_AGENT__KIND_NOTICE;
+    msg.notice = &n;
+    receiver_handle_batch(a, msgs, 1);
+}
+
+/* A broker's lifecycle notice whose text is not UTF-8 (protobuf-c does not
+ * check) still withdraws the flag, but its text must not become the
+ * flag's state reason: lookups render it as JSON, which cannot carry it
+ * (the same rule flag_limits applies to a signed withdrawal's reason). */
+static void test_notice_text_not_utf8(void)
+{
+    static const unsigned char flag_d[16] = {0xd4, 0xd4, 0xd4, 0xd4, 0xd4, 0xd4, 0xd4, 0xd4,
+                                             0xd4, 0xd4, 0xd4, 0xd4, 0xd4, 0xd4, 0xd4, 0xd4};
+    agent *a = &FX->agents[RX_MEMBER];
+    fa_reset(FX, RX_MEMBER);
+    deliver(a, flag_d, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x41, 1);
+    notice(a, flag_d, "withdrawn", "not-shared\xff\xfe", 2);
+    CHECK_EQ_INT(held_state(a, flag_d), FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN);
+    MDB_txn *txn;
+    Flagpost__StoredFlag *f = NULL;
+    CHECK_EQ_INT(agent_store_begin(a->store, false, &txn, NULL), FP_OK);
+    CHECK_EQ_INT(agent_store_flag_get(a->store, txn, flag_d, &f, NULL), FP_OK);
+    agent_store_abort(txn);
+    if (f != NULL) {
+        CHECK(utf8_valid(f->state_reason));
+        flagpost__stored_flag__free_unpacked(f, NULL);
+    }
+    /* The nearest accepted input: a UTF-8 text is kept as the reason. */
+    static const unsigned char flag_e[16] = {0xe5, 0xe5, 0xe5, 0xe5, 0xe5, 0xe5, 0xe5, 0xe5,
+                                             0xe5, 0xe5, 0xe5, 0xe5, 0xe5, 0xe5, 0xe5, 0xe5};
+    deliver(a, flag_e, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x51, 3);
+    notice(a, flag_e, "withdrawn", "not-shared-in-new-version", 4);
+    CHECK_EQ_INT(held_state(a, flag_e), FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN);
+    CHECK_EQ_INT(agent_store_begin(a->store, false, &txn, NULL), FP_OK);
+    CHECK_EQ_INT(agent_store_flag_get(a->store, txn, flag_e, &f, NULL), FP_OK);
+    agent_store_abort(txn);
+    if (f != NULL) {
+        CHECK_EQ_STR(f->state_reason, "not-shared-in-new-version");
+        flagpost__stored_flag__free_unpacked(f, NULL);
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -203,6 +261,7 @@ int main(void)
     RUN(test_in_order_lifecycle);
     RUN(test_withdrawal_before_first_version);
     RUN(test_withdrawal_before_update);
+    RUN(test_notice_text_not_utf8);
     fa_fixture_free(FX);
     return check_summary();
 }
