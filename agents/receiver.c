@@ -126,6 +126,27 @@ static void request_from_body(const agent *a, const cert_info *from,
     pr->break_glass = b->break_glass;
 }
 
+/* Open the part with the box key of the certificate that signed it or, failing
+ * that, of another certificate of the same sender: a flag published before
+ * the sender's identity was re-issued and still in its outbox is signed
+ * afresh with the new key when it is finally sent (outbox.h), its parts
+ * sealed with the old one.  The signed body commits to the part's digest,
+ * so the signature vouches for the part whichever of its keys sealed it
+ * (lookup opens stored parts the same way). */
+static int open_from_sender(agent *a, const cert_info *from, const Flagpost__RecipientPart *part,
+                            Flagpost__Payload **out)
+{
+    if (keyring_open_payload(a->keys, from->box_public, part, out, NULL) == FP_OK)
+        return FP_OK;
+    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        if (c != from && strcmp(c->agency_id, from->agency_id) == 0 &&
+            keyring_open_payload(a->keys, c->box_public, part, out, NULL) == FP_OK)
+            return FP_OK;
+    }
+    return FP_ERR_CRYPTO;
+}
+
 /* Policy and payload checks for a verified envelope. */
 static verdict check_content(agent *a, const cert_info *from, const Flagpost__Envelope *env,
                              const Flagpost__FlagBody *body, const Flagpost__RecipientPart *part)
@@ -141,7 +162,7 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
     if (!fields_within(a, body->category, part, d.fields))
         return (verdict){false, "declared-field-not-allowed", ACTION_REJECT};
     Flagpost__Payload *payload = NULL;
-    if (keyring_open_payload(a->keys, from->box_public, part, &payload, NULL) != FP_OK) {
+    if (open_from_sender(a, from, part, &payload) != FP_OK) {
         /* Sealed to a newer certificate of ours than the identity we run:
          * keep it queued at the broker until that identity is installed. */
         if (part->recipient_serial > a->id.cert.serial)

@@ -35,11 +35,13 @@ static const char *const NAMES[] = {"name", "safe_contact_phone", "risk_summary"
 static const char *const VALUES[] = {"Jane Doe", "07700 900123", "strangulation"};
 
 /* A met-police flag (police-victim-to-idva) or its withdrawal, signed with
- * met-police's current key, its part sealed to idva, delivered at seq. */
-static void deliver(agent *a, const unsigned char flag_id[16], unsigned version,
-                    Flagpost__Lifecycle lifecycle, unsigned char msg_byte, uint64_t seq)
+ * the key of identity `signer`, its part sealed to idva with the box key of
+ * identity `sealer`, delivered at seq. */
+static void deliver_by(agent *a, int signer, int sealer, const unsigned char flag_id[16],
+                       unsigned version, Flagpost__Lifecycle lifecycle, unsigned char msg_byte,
+                       uint64_t seq)
 {
-    const identity *police = &FX->ids[ID_POLICE];
+    const identity *police = &FX->ids[signer];
     unsigned char msg_id[16], subject[32], digest[32];
     memset(msg_id, msg_byte, 16);
     memset(subject, 0x33, 32);
@@ -66,7 +68,7 @@ static void deliver(agent *a, const unsigned char flag_id[16], unsigned version,
         part.fields = (char **)(uintptr_t)NAMES;
         part.n_fields = 3;
         part.recipient_serial = a->id.cert.serial;
-        if (payload_seal(FX->boxes[ID_POLICE], a->id.cert.box_public, &pl, &part, NULL) != FP_OK)
+        if (payload_seal(FX->boxes[sealer], a->id.cert.box_public, &pl, &part, NULL) != FP_OK)
             fa_die("payload_seal", NULL);
         part_len = flagpost__recipient_part__get_packed_size(&part);
         part_bytes = malloc(part_len);
@@ -132,6 +134,13 @@ static void deliver(agent *a, const unsigned char flag_id[16], unsigned version,
     envelope_signed_release(&se);
     free(body);
     free(part_bytes);
+}
+
+/* Signed and sealed with met-police's current identity. */
+static void deliver(agent *a, const unsigned char flag_id[16], unsigned version,
+                    Flagpost__Lifecycle lifecycle, unsigned char msg_byte, uint64_t seq)
+{
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_id, version, lifecycle, msg_byte, seq);
 }
 
 /* The stored flag's state, or -1 when none is held. */
@@ -253,6 +262,33 @@ static void test_notice_text_not_utf8(void)
     }
 }
 
+/* A flag published while the broker was away stays in the sender's outbox
+ * with its parts sealed by the identity of that moment; if the sender's
+ * identity is re-issued (new keys, swap_identity on SIGHUP) before the
+ * broker returns, outbox_send signs it afresh with the new key.  The body
+ * commits to the part's digest under that genuine signature, so the flag
+ * must still be stored, not rejected as "payload-does-not-open". */
+static void test_sealed_before_sender_rotation(void)
+{
+    static const unsigned char flag_f[16] = {0x6f, 0x6f, 0x6f, 0x6f, 0x6f, 0x6f, 0x6f, 0x6f,
+                                             0x6f, 0x6f, 0x6f, 0x6f, 0x6f, 0x6f, 0x6f, 0x6f};
+    static const unsigned char flag_g[16] = {0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a,
+                                             0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a, 0x7a};
+    agent *a = &FX->agents[RX_MEMBER];
+    fa_reset(FX, RX_MEMBER);
+    /* The nearest accepted input: signed and sealed by the same identity. */
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_g, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x71, 1);
+    CHECK_EQ_INT(held_state(a, flag_g), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+    deliver_by(a, ID_POLICE, ID_POLICE_OLD, flag_f, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH,
+               0x61, 2);
+    CHECK_EQ_INT(held_state(a, flag_f), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+    /* Sealed by another agency's key: still refused. */
+    static const unsigned char flag_h[16] = {0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b,
+                                             0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b};
+    deliver_by(a, ID_POLICE, ID_MARAC, flag_h, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x81, 3);
+    CHECK_EQ_INT(held_state(a, flag_h), -1);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -262,6 +298,7 @@ int main(void)
     RUN(test_withdrawal_before_first_version);
     RUN(test_withdrawal_before_update);
     RUN(test_notice_text_not_utf8);
+    RUN(test_sealed_before_sender_rotation);
     fa_fixture_free(FX);
     return check_summary();
 }
