@@ -18,7 +18,9 @@
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 #pragma GCC diagnostic ignored "-Wshadow"
 #include "../../fuzz/agent_receive_fixture.h"
 #pragma GCC diagnostic pop
