@@ -200,26 +200,26 @@ static void delivery_free(delivery *d)
  * withdrawal's own, including versions that have not arrived yet: one held
  * back (ACTION_HOLD) and redelivered after the withdrawal, or one never
  * held at all when the withdrawal came.  Kept in meta as
- * "withdrawn/<flag id hex>" -> version (4 bytes, big-endian) || sender. */
-static void withdrawn_name(const uint8_t flag_id[16], char name[48])
+ * "withdrawn/<flag id hex>/<sender>" -> version (4 bytes, big-endian), one
+ * record per sender, so no other agency's withdrawal can replace it. */
+#define WITHDRAWN_NAME_MAX (10 + 32 + 1 + FP_MAX_TEXT + 1)
+
+static void withdrawn_name(const delivery *d, char name[WITHDRAWN_NAME_MAX])
 {
     char hex[33];
-    envelope_id_hex(flag_id, 16, hex);
-    snprintf(name, 48, "withdrawn/%s", hex);
+    envelope_id_hex(d->body->flag_id.data, 16, hex);
+    snprintf(name, WITHDRAWN_NAME_MAX, "withdrawn/%s/%s", hex, d->env->sender);
 }
 
 /* The version this flag's sender withdrew it at, or 0. */
 static uint32_t withdrawn_version(agent *a, MDB_txn *txn, const delivery *d)
 {
-    char name[48];
-    uint8_t v[4 + 256];
+    char name[WITHDRAWN_NAME_MAX];
+    uint8_t v[4];
     size_t len = sizeof v;
-    withdrawn_name(d->body->flag_id.data, name);
-    if (agent_store_meta_get(a->store, txn, name, v, &len) != FP_OK || len < 4)
+    withdrawn_name(d, name);
+    if (agent_store_meta_get(a->store, txn, name, v, &len) != FP_OK || len != 4)
         return 0;
-    size_t slen = strlen(d->env->sender);
-    if (len - 4 != slen || memcmp(v + 4, d->env->sender, slen) != 0)
-        return 0;   /* recorded for another sender: not this sender's flag */
     return (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
 }
 
@@ -227,19 +227,11 @@ static int remember_withdrawal(agent *a, MDB_txn *txn, const delivery *d, fp_err
 {
     if (withdrawn_version(a, txn, d) >= d->body->version)
         return FP_OK;
-    char name[48];
-    uint8_t v[4 + 256];
-    size_t slen = strlen(d->env->sender);
-    if (slen > 256)
-        slen = 256;
+    char name[WITHDRAWN_NAME_MAX];
     uint32_t ver = d->body->version;
-    v[0] = (uint8_t)(ver >> 24);
-    v[1] = (uint8_t)(ver >> 16);
-    v[2] = (uint8_t)(ver >> 8);
-    v[3] = (uint8_t)ver;
-    memcpy(v + 4, d->env->sender, slen);
-    withdrawn_name(d->body->flag_id.data, name);
-    return agent_store_meta_put(a->store, txn, name, v, 4 + slen, err);
+    uint8_t v[4] = {(uint8_t)(ver >> 24), (uint8_t)(ver >> 16), (uint8_t)(ver >> 8), (uint8_t)ver};
+    withdrawn_name(d, name);
+    return agent_store_meta_put(a->store, txn, name, v, sizeof v, err);
 }
 
 /* What we already hold of this flag decides what a delivery means. */

@@ -193,6 +193,22 @@ static void test_withdrawal_before_first_version(void)
     CHECK(held_state(a, FLAG_A) != FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
 }
 
+/* As above, but another partner (genuinely signed, as marac) then sends a
+ * withdrawal of its own naming the same flag id at a higher version: it
+ * must not undo met-police's withdrawal. */
+static void test_withdrawal_kept_from_other_sender(void)
+{
+    static const unsigned char flag_i[16] = {0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c,
+                                             0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c};
+    agent *a = &FX->agents[RX_MEMBER];
+    fa_reset(FX, RX_MEMBER);
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_i, 2, FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW, 0x92,
+               2);
+    deliver_by(a, ID_MARAC, ID_MARAC, flag_i, 9, FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW, 0x93, 3);
+    deliver(a, flag_i, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x91, 1);
+    CHECK(held_state(a, flag_i) != FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+}
+
 /* v1 held and active, v2 held back, the withdrawal (v3) taken, then v2
  * redelivered: the flag must stay withdrawn. */
 static void test_withdrawal_before_update(void)
@@ -299,6 +315,7 @@ int main(void)
     RUN(test_in_order_lifecycle);
     RUN(test_withdrawal_before_first_version);
     RUN(test_withdrawal_before_update);
+    RUN(test_withdrawal_kept_from_other_sender);
     RUN(test_notice_text_not_utf8);
     RUN(test_sealed_before_sender_rotation);
     fa_fixture_free(FX);
