@@ -59,6 +59,17 @@ int local_api_bind(agent *a, fp_error *err)
 
 /* ---------------------------------------------------------------- framing */
 
+/* The request's bytes hold identifiers and field values: wiped before they
+ * go back to the heap, like jansson's blocks (json_wipe.h). */
+static void request_body_free(request *r)
+{
+    if (r->body != NULL) {
+        sodium_memzero(r->body, r->body_len);
+        free(r->body);
+    }
+    r->body = NULL;
+}
+
 static int read_request(void *sock, request *r)
 {
     memset(r, 0, sizeof *r);
@@ -68,7 +79,7 @@ static int read_request(void *sock, request *r)
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
-            free(r->body);
+            request_body_free(r);
             return -1;
         }
         more = zmq_msg_more(&m);
@@ -514,7 +525,7 @@ static void batch_flush(agent *a, publish_batch *pb)
             flagpost__outbox_record__free_unpacked(recs[i], NULL);
         }
         flag_request_free(&pb->fr[i]);
-        free(pb->r[i].body);
+        request_body_free(&pb->r[i]);
     }
     pb->n = 0;
 }
@@ -531,7 +542,7 @@ void local_api_handle(agent *a)
         if (pb != NULL)
             batch_flush(a, pb);
         dispatch(a, &r);
-        free(r.body);
+        request_body_free(&r);
     }
     if (pb != NULL)
         batch_flush(a, pb);

@@ -9,6 +9,7 @@
 #include "receiver.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,27 @@ static void request_from_body(const agent *a, const cert_info *from,
     pr->break_glass = b->break_glass;
 }
 
+/* Open the part with the box key of the certificate that signed it or, failing
+ * that, of another certificate of the same sender: a flag published before
+ * the sender's identity was re-issued and still in its outbox is signed
+ * afresh with the new key when it is finally sent (outbox.h), its parts
+ * sealed with the old one.  The signed body commits to the part's digest,
+ * so the signature vouches for the part whichever of its keys sealed it
+ * (lookup opens stored parts the same way). */
+static int open_from_sender(agent *a, const cert_info *from, const Flagpost__RecipientPart *part,
+                            Flagpost__Payload **out)
+{
+    if (keyring_open_payload(a->keys, from->box_public, part, out, NULL) == FP_OK)
+        return FP_OK;
+    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        if (c != from && strcmp(c->agency_id, from->agency_id) == 0 &&
+            keyring_open_payload(a->keys, c->box_public, part, out, NULL) == FP_OK)
+            return FP_OK;
+    }
+    return FP_ERR_CRYPTO;
+}
+
 /* Policy and payload checks for a verified envelope. */
 static verdict check_content(agent *a, const cert_info *from, const Flagpost__Envelope *env,
                              const Flagpost__FlagBody *body, const Flagpost__RecipientPart *part)
@@ -140,7 +162,7 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
     if (!fields_within(a, body->category, part, d.fields))
         return (verdict){false, "declared-field-not-allowed", ACTION_REJECT};
     Flagpost__Payload *payload = NULL;
-    if (keyring_open_payload(a->keys, from->box_public, part, &payload, NULL) != FP_OK) {
+    if (open_from_sender(a, from, part, &payload) != FP_OK) {
         /* Sealed to a newer certificate of ours than the identity we run:
          * keep it queued at the broker until that identity is installed. */
         if (part->recipient_serial > a->id.cert.serial)
@@ -174,9 +196,49 @@ static void delivery_free(delivery *d)
         flagpost__recipient_part__free_unpacked(d->part, NULL);
 }
 
+/* A sender's signed withdrawal ends its flag at every version up to the
+ * withdrawal's own, including versions that have not arrived yet: one held
+ * back (ACTION_HOLD) and redelivered after the withdrawal, or one never
+ * held at all when the withdrawal came.  Kept in meta as
+ * "withdrawn/<flag id hex>/<sender>" -> version (4 bytes, big-endian), one
+ * record per sender, so no other agency's withdrawal can replace it. */
+#define WITHDRAWN_NAME_MAX (10 + 32 + 1 + FP_MAX_TEXT + 1)
+
+static void withdrawn_name(const delivery *d, char name[WITHDRAWN_NAME_MAX])
+{
+    char hex[33];
+    envelope_id_hex(d->body->flag_id.data, 16, hex);
+    snprintf(name, WITHDRAWN_NAME_MAX, "withdrawn/%s/%s", hex, d->env->sender);
+}
+
+/* The version this flag's sender withdrew it at, or 0. */
+static uint32_t withdrawn_version(agent *a, MDB_txn *txn, const delivery *d)
+{
+    char name[WITHDRAWN_NAME_MAX];
+    uint8_t v[4];
+    size_t len = sizeof v;
+    withdrawn_name(d, name);
+    if (agent_store_meta_get(a->store, txn, name, v, &len) != FP_OK || len != 4)
+        return 0;
+    return (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+}
+
+static int remember_withdrawal(agent *a, MDB_txn *txn, const delivery *d, fp_error *err)
+{
+    if (withdrawn_version(a, txn, d) >= d->body->version)
+        return FP_OK;
+    char name[WITHDRAWN_NAME_MAX];
+    uint32_t ver = d->body->version;
+    uint8_t v[4] = {(uint8_t)(ver >> 24), (uint8_t)(ver >> 16), (uint8_t)(ver >> 8), (uint8_t)ver};
+    withdrawn_name(d, name);
+    return agent_store_meta_put(a->store, txn, name, v, sizeof v, err);
+}
+
 /* What we already hold of this flag decides what a delivery means. */
 static verdict against_held(agent *a, MDB_txn *txn, const delivery *d)
 {
+    if (d->body->version <= withdrawn_version(a, txn, d))
+        return (verdict){true, "", ACTION_NOTHING};   /* its sender withdrew it */
     Flagpost__StoredFlag *held = NULL;
     if (agent_store_flag_get(a->store, txn, d->body->flag_id.data, &held, NULL) != FP_OK) {
         if (d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
@@ -305,12 +367,20 @@ static int apply(agent *a, MDB_txn *txn, const Flagpost__Deliver *dv, const deli
         int rc = agent_store_flag_set_state(a->store, txn, d->body->flag_id.data,
                                             FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN,
                                             d->body->withdraw_reason, envelope_now_ms(), err);
+        if (rc == FP_OK)
+            rc = remember_withdrawal(a, txn, d, err);
         return rc == FP_OK ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
                            : rc;
     }
-    default:
-        return d->env != NULL ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
-                              : FP_OK;
+    default: {
+        int rc = FP_OK;
+        if (v.action == ACTION_NOTHING && d->body != NULL &&
+            d->body->lifecycle == FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW)
+            rc = remember_withdrawal(a, txn, d, err);   /* e.g. never held: nothing to remove yet */
+        return rc == FP_OK && d->env != NULL
+                   ? agent_store_mark_seen(a->store, txn, d->env->message_id.data, err)
+                   : rc;
+    }
     }
 }
 
@@ -367,11 +437,15 @@ static void handle_notice(agent *a, MDB_txn *txn, const Flagpost__Notice *n,
                              : strcmp(n->kind, "expired") == 0 ? FLAGPOST__FLAG_STATE__FLAG_EXPIRED
                                                                : FLAGPOST__FLAG_STATE__FLAG_ACTIVE;
     if (to != FLAGPOST__FLAG_STATE__FLAG_ACTIVE && n->flag_id.len == 16) {
+        /* The broker's text becomes the flag's state reason, which lookups
+         * show: held to the limits a signed withdrawal's reason is. */
+        const char *reason = flag_text_unfit(NULL, "text", n->text, FP_MAX_TEXT) == NULL
+                                 ? n->text : "";
         Flagpost__StoredFlag *held = NULL;
         if (agent_store_flag_get(a->store, txn, n->flag_id.data, &held, NULL) == FP_OK) {
             if (strcmp(held->sender, n->agency) == 0 &&
                 held->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
-                agent_store_flag_set_state(a->store, txn, n->flag_id.data, to, n->text,
+                agent_store_flag_set_state(a->store, txn, n->flag_id.data, to, reason,
                                            envelope_now_ms(), &err) != FP_OK)
                 *failed = 1;
             flagpost__stored_flag__free_unpacked(held, NULL);

@@ -549,9 +549,14 @@ static const char *fa_flag_broken(agent *a, const Flagpost__StoredFlag *f,
     Flagpost__RecipientPart *part =
         flagpost__recipient_part__unpack(NULL, f->part.len, f->part.data);
     Flagpost__Payload *pl = NULL;
+    bool opens = false;   /* with a box key of the sender's (receiver.c, open_from_sender) */
+    for (size_t i = 0; part != NULL && !opens && i < trust_store_count(a->trust); i++) {
+        const cert_info *c = trust_store_at(a->trust, i);
+        opens = strcmp(c->agency_id, by->agency_id) == 0 &&
+                keyring_open_payload(a->keys, c->box_public, part, &pl, NULL) == FP_OK;
+    }
     if (part == NULL || strcmp(part->recipient, a->id.cert.agency_id) != 0 ||
-        flag_part_unfit(part, NULL) != NULL ||
-        keyring_open_payload(a->keys, by->box_public, part, &pl, NULL) != FP_OK)
+        flag_part_unfit(part, NULL) != NULL || !opens)
         why = "stored part is not ours or does not open";
     payload_free(pl);
     if (part != NULL)
