@@ -12,13 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker.h"
-#include "broker_store_fixture.h"
+#include "broker_world.h"
 #include "check.h"
 #include "delivery.h"
 #include "envelope.h"
 
-#define EXAMPLE "policy/examples/tri-borough.yaml"
 #define NOW 1800000000000LL
 #define TO "housing-hf"
 
@@ -92,17 +90,8 @@ static bool queue_one(world *w)
 static bool world_open(world *w, const char *name)
 {
     memset(w, 0, sizeof *w);
-    if (!fx_open(&w->f, name))
+    if (!bw_open(&w->f, &w->b, name, "test_delivery_ack"))
         return false;
-    fp_error err = {0};
-    if (policy_load(&w->b.policy, EXAMPLE, NULL, &err) != FP_OK) {
-        printf("#   policy_load: %s\n", err.message);
-        fx_close(&w->f);
-        return false;
-    }
-    w->b.store = w->f.s;
-    w->b.log.level = LOG_ERROR + 1;   /* the mismatch warning is expected here */
-    w->b.log.program = "test_delivery_ack";
     snprintf(w->p.agency, sizeof w->p.agency, "%s", TO);
     w->p.inflight = 1;
     return queue_one(w);
@@ -110,8 +99,7 @@ static bool world_open(world *w, const char *name)
 
 static void world_close(world *w)
 {
-    policy_free(w->b.policy);
-    fx_close(&w->f);
+    bw_close(&w->f, &w->b);
 }
 
 /* Acknowledge seq 1 as stored, naming id (NULL: no message named). */

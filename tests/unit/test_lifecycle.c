@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker.h"
-#include "broker_store_fixture.h"
+#include "broker_world.h"
 #include "check.h"
 #include "lifecycle.h"
 
-#define EXAMPLE "policy/examples/tri-borough.yaml"
 #define NOW 1800000000000LL                 /* a fixed "broker clock", ms */
 #define DAY_MS 86400000LL
 #define SENDER "met-police"
@@ -30,17 +28,8 @@ typedef struct world {
 static bool world_open(world *w, const char *name)
 {
     memset(w, 0, sizeof *w);
-    if (!fx_open(&w->f, name))
+    if (!bw_open(&w->f, &w->b, name, "test_lifecycle"))
         return false;
-    fp_error err = {0};
-    if (policy_load(&w->b.policy, EXAMPLE, NULL, &err) != FP_OK) {
-        printf("#   policy_load: %s\n", err.message);
-        fx_close(&w->f);
-        return false;
-    }
-    w->b.store = w->f.s;
-    w->b.log.level = LOG_ERROR;
-    w->b.log.program = "test_lifecycle";
     memset(w->flag_id, 0x42, sizeof w->flag_id);
     memset(w->pseudonym, 0x17, sizeof w->pseudonym);
     return true;
@@ -48,8 +37,7 @@ static bool world_open(world *w, const char *name)
 
 static void world_close(world *w)
 {
-    policy_free(w->b.policy);
-    fx_close(&w->f);
+    bw_close(&w->f, &w->b);
 }
 
 /* Record version `version` of the flag, disclosed to TO, as intake does
