@@ -103,3 +103,19 @@ int keyring_open_payload(keyring *kr, const unsigned char sender_public[32],
     }
     return rc;
 }
+
+int keyring_open_from_sender(keyring *kr, const trust_store *ts, const char *sender,
+                             const cert_info *first, const Flagpost__RecipientPart *part,
+                             Flagpost__Payload **out)
+{
+    *out = NULL;
+    if (first != NULL && keyring_open_payload(kr, first->box_public, part, out, NULL) == FP_OK)
+        return FP_OK;
+    for (size_t i = 0; i < trust_store_count(ts); i++) {
+        const cert_info *c = trust_store_at(ts, i);
+        if (c != first && strcmp(c->agency_id, sender) == 0 &&
+            keyring_open_payload(kr, c->box_public, part, out, NULL) == FP_OK)
+            return FP_OK;
+    }
+    return FP_ERR_CRYPTO;
+}

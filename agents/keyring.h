@@ -14,6 +14,7 @@
 
 #include "fp_error.h"
 #include "payload.h"
+#include "trust_store.h"
 
 #define KEYRING_MAX 16
 
@@ -28,5 +29,16 @@ void keyring_free(keyring *kr);
 int keyring_open_payload(keyring *kr, const unsigned char sender_public[32],
                          const Flagpost__RecipientPart *part, Flagpost__Payload **out,
                          fp_error *err);
+
+/* Open a part sealed by agency `sender`: with first's box key (NULL: none)
+ * and then with every other certificate of sender's in ts.  A part is
+ * sealed with the box key its sender held when sealing, which after a
+ * rotation may be an older certificate's than the one that signed (a flag
+ * left in the outbox is signed afresh when sent) or is valid now; the
+ * signed body commits to the part, so which of the sender's keys sealed it
+ * does not matter.  FP_OK, or FP_ERR_CRYPTO when none opens it. */
+int keyring_open_from_sender(keyring *kr, const trust_store *ts, const char *sender,
+                             const cert_info *first, const Flagpost__RecipientPart *part,
+                             Flagpost__Payload **out);
 
 #endif

@@ -53,21 +53,6 @@ static void opened_free(opened *o)
         flagpost__signed_envelope__free_unpacked(o->se, NULL);
 }
 
-/* The payload was written with one of the sender's box keys; after a key
- * rotation that may be an older certificate's. */
-static Flagpost__Payload *open_payload(agent *a, const char *sender,
-                                       const Flagpost__RecipientPart *part)
-{
-    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
-        const cert_info *c = trust_store_at(a->trust, i);
-        Flagpost__Payload *p = NULL;
-        if (strcmp(c->agency_id, sender) == 0 &&
-            keyring_open_payload(a->keys, c->box_public, part, &p, NULL) == FP_OK)
-            return p;
-    }
-    return NULL;
-}
-
 /* Any certificate the sender ever held may have signed a stored flag
  * (it was checked as valid when the flag arrived). */
 static bool signed_by_sender(agent *a, const Flagpost__SignedEnvelope *se, const char *sender)
@@ -119,7 +104,9 @@ static int open_flag(agent *a, const Flagpost__StoredFlag *f, opened *o)
         return FP_ERR_IO;
     if (!record_intact(a, f, o))
         return FP_ERR_CRYPTO;
-    o->payload = open_payload(a, f->sender, o->part);
+    /* Written with one of the sender's box keys; after a rotation that
+     * may be an older certificate's.  o->payload stays NULL if none opens it. */
+    keyring_open_from_sender(a->keys, a->trust, f->sender, NULL, o->part, &o->payload);
     return FP_OK;
 }
 

@@ -19,6 +19,7 @@
 #include "flagpost.pb-c.h"
 #include "marac.h"
 #include "spool.h"
+#include "store.h"
 #include "sha256.h"
 #include "timefmt.h"
 #include "utf8.h"
@@ -126,27 +127,6 @@ static void request_from_body(const agent *a, const cert_info *from,
     pr->break_glass = b->break_glass;
 }
 
-/* Open the part with the box key of the certificate that signed it or, failing
- * that, of another certificate of the same sender: a flag published before
- * the sender's identity was re-issued and still in its outbox is signed
- * afresh with the new key when it is finally sent (outbox.h), its parts
- * sealed with the old one.  The signed body commits to the part's digest,
- * so the signature vouches for the part whichever of its keys sealed it
- * (lookup opens stored parts the same way). */
-static int open_from_sender(agent *a, const cert_info *from, const Flagpost__RecipientPart *part,
-                            Flagpost__Payload **out)
-{
-    if (keyring_open_payload(a->keys, from->box_public, part, out, NULL) == FP_OK)
-        return FP_OK;
-    for (size_t i = 0; i < trust_store_count(a->trust); i++) {
-        const cert_info *c = trust_store_at(a->trust, i);
-        if (c != from && strcmp(c->agency_id, from->agency_id) == 0 &&
-            keyring_open_payload(a->keys, c->box_public, part, out, NULL) == FP_OK)
-            return FP_OK;
-    }
-    return FP_ERR_CRYPTO;
-}
-
 /* Policy and payload checks for a verified envelope. */
 static verdict check_content(agent *a, const cert_info *from, const Flagpost__Envelope *env,
                              const Flagpost__FlagBody *body, const Flagpost__RecipientPart *part)
@@ -162,7 +142,10 @@ static verdict check_content(agent *a, const cert_info *from, const Flagpost__En
     if (!fields_within(a, body->category, part, d.fields))
         return (verdict){false, "declared-field-not-allowed", ACTION_REJECT};
     Flagpost__Payload *payload = NULL;
-    if (open_from_sender(a, from, part, &payload) != FP_OK) {
+    /* The signing certificate's box key first; a part sealed before the
+     * sender's identity was re-issued opens with an older one. */
+    if (keyring_open_from_sender(a->keys, a->trust, from->agency_id, from, part, &payload) !=
+        FP_OK) {
         /* Sealed to a newer certificate of ours than the identity we run:
          * keep it queued at the broker until that identity is installed. */
         if (part->recipient_serial > a->id.cert.serial)
@@ -200,7 +183,7 @@ static void delivery_free(delivery *d)
  * withdrawal's own, including versions that have not arrived yet: one held
  * back (ACTION_HOLD) and redelivered after the withdrawal, or one never
  * held at all when the withdrawal came.  Kept in meta as
- * "withdrawn/<flag id hex>/<sender>" -> version (4 bytes, big-endian), one
+ * "withdrawn/<flag id hex>/<sender>" -> version (store_put_u64), one
  * record per sender, so no other agency's withdrawal can replace it. */
 #define WITHDRAWN_NAME_MAX (10 + 32 + 1 + FP_MAX_TEXT + 1)
 
@@ -215,12 +198,12 @@ static void withdrawn_name(const delivery *d, char name[WITHDRAWN_NAME_MAX])
 static uint32_t withdrawn_version(agent *a, MDB_txn *txn, const delivery *d)
 {
     char name[WITHDRAWN_NAME_MAX];
-    uint8_t v[4];
+    uint8_t v[8];
     size_t len = sizeof v;
     withdrawn_name(d, name);
-    if (agent_store_meta_get(a->store, txn, name, v, &len) != FP_OK || len != 4)
+    if (agent_store_meta_get(a->store, txn, name, v, &len) != FP_OK || len != sizeof v)
         return 0;
-    return (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+    return (uint32_t)store_get_u64(v);
 }
 
 static int remember_withdrawal(agent *a, MDB_txn *txn, const delivery *d, fp_error *err)
@@ -228,8 +211,8 @@ static int remember_withdrawal(agent *a, MDB_txn *txn, const delivery *d, fp_err
     if (withdrawn_version(a, txn, d) >= d->body->version)
         return FP_OK;
     char name[WITHDRAWN_NAME_MAX];
-    uint32_t ver = d->body->version;
-    uint8_t v[4] = {(uint8_t)(ver >> 24), (uint8_t)(ver >> 16), (uint8_t)(ver >> 8), (uint8_t)ver};
+    uint8_t v[8];
+    store_put_u64(v, d->body->version);
     withdrawn_name(d, name);
     return agent_store_meta_put(a->store, txn, name, v, sizeof v, err);
 }

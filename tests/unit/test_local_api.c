@@ -16,14 +16,7 @@
  * Another allocator (ASan's, say) returns other memory and the check is
  * trivially met.  The fixture is fuzz_agent_receive's real agent.
  */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#ifndef __clang__
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
-#pragma GCC diagnostic ignored "-Wshadow"
-#include "../../fuzz/agent_receive_fixture.h"
-#pragma GCC diagnostic pop
+#include "agent_fixture.h"
 
 #include <sodium.h>
 

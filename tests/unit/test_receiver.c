@@ -14,14 +14,7 @@
  * withdrawal, which carries no sealed part, is never held and is taken at
  * once.
  */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#ifndef __clang__
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
-#pragma GCC diagnostic ignored "-Wshadow"
-#include "../../fuzz/agent_receive_fixture.h"
-#pragma GCC diagnostic pop
+#include "agent_fixture.h"
 
 #include <sodium.h>
 
