@@ -87,6 +87,7 @@
  * seed writer is fuzz/broker_intake_seeds.h, which says how to build it):
  *     fuzz_broker_intake_seeds DIR
  */
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -704,16 +705,34 @@ static void fbi_prune(fbi_run *run, const fbi_record *r)
     fbi_flush(run);
 }
 
+/*
+ * For tests/integration/fuzz_smoke.sh, which checks that a crashed run
+ * leaves no scratch files: with FUZZ_SMOKE_CRASH_FILE=PATH in the
+ * environment, the first input run once PATH exists crashes here.  The
+ * test creates PATH once it has seen the fixture on disk.  The crash is
+ * raised here, in a known state, rather than sent as a signal from
+ * outside: a SIGSEGV from outside can land while the allocator's lock is
+ * held, and the sanitizer's crash handler, which allocates, would then
+ * wait for it forever.  A CI run once hung in that test, and a signal
+ * landing there is the likeliest cause, so the test no longer depends on
+ * where it lands.  (libFuzzer's SIGTERM handler can allocate too; scripts/fuzz
+ * follows its SIGTERM with SIGKILL.)
+ */
+static const char *crash_file_for_smoke_test;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     fbi_fixture_init();
+    crash_file_for_smoke_test = getenv("FUZZ_SMOKE_CRASH_FILE");
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    if (crash_file_for_smoke_test != NULL && access(crash_file_for_smoke_test, F_OK) == 0)
+        raise(SIGSEGV);
     if (size < 1)
         return 0;
     fbi_run run;

@@ -14,14 +14,17 @@
 # First, that a fuzz run leaves no scratch files behind however it ends
 # (scripts/fuzz, "Scratch files"): the two targets with fixtures on disk
 # run with FUZZ_TMPDIR pointing into this test's directory; once each has
-# made its fixture there, fuzz_broker_intake is sent SIGSEGV (libFuzzer's
-# crash path: the reproducer is written, then _Exit, so no atexit runs)
-# and fuzz_agent_receive SIGKILL; then a second run is interrupted as a
-# whole (SIGTERM to scripts/fuzz).  Each time nothing may be left in
-# FUZZ_TMPDIR, and the crash's reproducer must still be where scripts/fuzz
-# reports it.  This runs before the smoke proper, whose run of
-# fuzz_broker_intake removes that deliberate reproducer again.  A few
-# seconds once the fuzz build is cached (the first run builds it).
+# made its fixture there, fuzz_broker_intake is made to crash (a SIGSEGV
+# it raises itself on its next input, see FUZZ_SMOKE_CRASH_FILE in
+# fuzz/fuzz_broker_intake.c; libFuzzer's crash path: the reproducer is
+# written, then _Exit, so no atexit runs) and fuzz_agent_receive is sent
+# SIGKILL; then a second run is interrupted as a whole (SIGTERM to
+# scripts/fuzz).  Each time nothing may be left in FUZZ_TMPDIR, and the
+# crash's reproducer must still be where scripts/fuzz reports it.  This
+# runs before the smoke proper, whose run of fuzz_broker_intake removes
+# that deliberate reproducer again.  A few seconds once the fuzz build is
+# cached (the first run builds it).  Every wait here is bounded: a run
+# that does not end is a failure, and is killed.
 #
 # Skipped only in the sanitized pass of `make test` (FLAGPOST_SANITIZED=1):
 # the fuzz build is already ASan+UBSan, so running it twice would only
@@ -59,11 +62,33 @@ intake_ready() {
 left_behind() { find "$T/scratch" -mindepth 1 | head -5 | sed 's/^/#   left: /'; }
 nothing_left() { [ -z "$(find "$T/scratch" -mindepth 1 -print -quit)" ]; }
 
-# Start a 60-second run of NAME...; sets $run.
+# Start a 60-second run of NAME...; sets $run.  fuzz_broker_intake
+# crashes on its first input once $T/crash-now exists (FUZZ_SMOKE_CRASH_FILE,
+# see fuzz/fuzz_broker_intake.c).
 start_run() {
-    FUZZ_TMPDIR=$T/scratch scripts/fuzz 60 "$@" >"$T/run.out" 2>&1 &
+    rm -f "$T/crash-now"
+    FUZZ_SMOKE_CRASH_FILE=$T/crash-now FUZZ_TMPDIR=$T/scratch \
+        scripts/fuzz 60 "$@" >"$T/run.out" 2>&1 &
     run=$!
     T_PIDS+=("$run")
+}
+
+# run_ends SECONDS WHAT: true once the run has ended; else a failure named
+# WHAT, and the run and its targets are killed so the test goes on.
+run_ends() {
+    local i
+    for ((i = 0; i < $1 * 5; i++)); do
+        kill -0 "$run" 2>/dev/null || { wait "$run"; return 0; }
+        sleep 0.2
+    done
+    not_ok "$2: scripts/fuzz still runs $1 s later"
+    local f
+    for f in "$T"/scratch/fp-fuzz-run.*/*.pid; do
+        [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+    done
+    kill -KILL "$run" 2>/dev/null
+    wait "$run"
+    return 1
 }
 
 crash_leaves_nothing() {
@@ -74,14 +99,11 @@ crash_leaves_nothing() {
         sed 's/^/#   /' "$T/run.out" | head -10
         return
     fi
-    kill -SEGV "$(target_pid broker_intake)"
+    : >"$T/crash-now"
     kill -KILL "$(target_pid agent_receive)"
-    wait "$run"
+    run_ends 60 "fuzz_crash_leaves_nothing" || return
     local artifact
     artifact=$(sed -n 's/^not ok fuzz_broker_intake (crash: \([^;]*\);.*/\1/p' "$T/run.out")
-    # The reproducer is the input being run when the signal landed: empty
-    # (crash-da39a3ee...) when it lands in libFuzzer's own work between
-    # inputs, so kept means the file is there, not that it has bytes.
     if [ -n "$artifact" ] && [ -f "$artifact" ]; then
         ok "fuzz_crash_artifact_kept: $artifact"
     else
@@ -105,7 +127,7 @@ interrupt_leaves_nothing() {
     local target
     target=$(target_pid broker_intake)
     kill -TERM "$run"
-    wait "$run"
+    run_ends 60 "fuzz_interrupt_leaves_nothing" || return
     if kill -0 "$target" 2>/dev/null; then
         not_ok "fuzz_interrupt_leaves_nothing: fuzz_broker_intake still runs after scripts/fuzz was stopped"
         kill -KILL "$target"
