@@ -319,14 +319,26 @@ static void op_inbox(agent *a, const request *r, json_t *req)
                        ? (size_t)json_integer_value(lim) : 50;
     if (limit > 1000000)
         limit = 1000000;
+    json_t *open = json_object_get(req, "open");
+    bool open_fields = json_is_true(open);
     fp_error err;
+    if (open != NULL && !json_is_boolean(open)) {
+        fp_error_set(&err, FP_ERR_INPUT, "open: true (show field values, and record a view "
+                                         "of each flag shown) or false (metadata only)");
+        send_reply(a, r->route, r->route_len, error_json(&err));
+        return;
+    }
     json_t *flags = json_array();
-    if (lookup_inbox(a, limit, flags, &err) != FP_OK) {
+    lookup_views views = {0};
+    if (lookup_inbox(a, limit, flags, open_fields ? &views : NULL, &err) != FP_OK) {
         json_decref(flags);
+        free(views.items);
         send_reply(a, r->route, r->route_len, error_json(&err));
         return;
     }
     send_reply(a, r->route, r->route_len, json_pack("{s:o}", "flags", flags));
+    if (open_fields)
+        lookup_report_views(a, &views);
 }
 
 static void op_result(agent *a, const request *r, json_t *req)

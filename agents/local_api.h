@@ -6,7 +6,8 @@
  *
  *   {"op": "publish", "flag": {...}}          -> message id, decisions
  *   {"op": "lookup", "nhs": "..."}            -> {"flags": [...]} (and views)
- *   {"op": "inbox", "limit": 50}              -> {"flags": [...]}
+ *   {"op": "inbox", "limit": 50}              -> {"flags": [...]} (metadata only)
+ *   {"op": "inbox", "open": true}             -> with field values (and views)
  *   {"op": "result", "message_id": "<hex>"}   -> the publish's decisions
  *   {"op": "status"}                          -> connection, queues, policy
  *

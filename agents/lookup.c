@@ -90,7 +90,9 @@ static json_t *tampered_json(agent *a, const Flagpost__StoredFlag *f)
                      "disk?); it is not shown");
 }
 
-static int open_flag(agent *a, const Flagpost__StoredFlag *f, opened *o)
+/* Checks the record against what its sender signed and, when open_fields,
+ * opens its sealed part (o->payload). */
+static int open_flag(agent *a, const Flagpost__StoredFlag *f, bool open_fields, opened *o)
 {
     memset(o, 0, sizeof *o);
     o->se = flagpost__signed_envelope__unpack(NULL, f->signed_envelope.len,
@@ -106,7 +108,8 @@ static int open_flag(agent *a, const Flagpost__StoredFlag *f, opened *o)
         return FP_ERR_CRYPTO;
     /* Written with one of the sender's box keys; after a rotation that
      * may be an older certificate's.  o->payload stays NULL if none opens it. */
-    keyring_open_from_sender(a->keys, a->trust, f->sender, NULL, o->part, &o->payload);
+    if (open_fields)
+        keyring_open_from_sender(a->keys, a->trust, f->sender, NULL, o->part, &o->payload);
     return FP_OK;
 }
 
@@ -130,7 +133,9 @@ static void set_date(json_t *obj, const char *key, int64_t unix_s)
     json_object_set_new(obj, key, json_string(buf));
 }
 
-static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *o)
+/* with_fields false: the metadata only, and no "fields" key at all. */
+static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *o,
+                         bool with_fields)
 {
     char id[33], msg[33], when[TIMEFMT_ISO_LEN];
     envelope_id_hex(f->flag_id.data, f->flag_id.len, id);
@@ -165,6 +170,8 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
     json_object_set_new(j, "state", json_string(state_name(f->state)));
     if (f->state_reason[0])
         json_object_set_new(j, "state_reason", json_string(f->state_reason));
+    if (!with_fields)
+        return j;
     json_t *fields = json_object();
     if (o->payload != NULL)
         for (size_t i = 0; i < o->payload->n_fields; i++)
@@ -179,8 +186,10 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
 json_t *lookup_flag_to_json(agent *a, const Flagpost__StoredFlag *f)
 {
     opened o;
-    int rc = open_flag(a, f, &o);
-    json_t *j = rc == FP_OK ? flag_json(a, f, &o) : rc == FP_ERR_CRYPTO ? tampered_json(a, f) : NULL;
+    int rc = open_flag(a, f, true, &o);
+    json_t *j = rc == FP_OK             ? flag_json(a, f, &o, true)
+                : rc == FP_ERR_CRYPTO ? tampered_json(a, f)
+                                      : NULL;
     opened_free(&o);
     return j;
 }
@@ -217,15 +226,16 @@ typedef struct collect_ctx {
     agent *a;
     json_t *out;
     lookup_views *views;
+    bool with_fields;
 } collect_ctx;
 
 static int collect(void *ctx, const Flagpost__StoredFlag *f)
 {
     collect_ctx *c = ctx;
     opened o;
-    int rc = open_flag(c->a, f, &o);
+    int rc = open_flag(c->a, f, c->with_fields, &o);
     if (rc == FP_OK) {
-        json_array_append_new(c->out, flag_json(c->a, f, &o));
+        json_array_append_new(c->out, flag_json(c->a, f, &o, c->with_fields));
         remember_view(c->views, f, &o);
     } else if (rc == FP_ERR_CRYPTO) {
         json_array_append_new(c->out, tampered_json(c->a, f));
@@ -245,19 +255,19 @@ int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
     MDB_txn *txn;
     if ((rc = agent_store_begin(a->store, false, &txn, err)) != FP_OK)
         return rc;
-    collect_ctx c = {.a = a, .out = out, .views = views};
+    collect_ctx c = {.a = a, .out = out, .views = views, .with_fields = true};
     rc = agent_store_lookup(a->store, txn, ps, n, collect, &c, err);
     agent_store_abort(txn);
     return rc;
 }
 
-int lookup_inbox(agent *a, size_t limit, json_t *out, fp_error *err)
+int lookup_inbox(agent *a, size_t limit, json_t *out, lookup_views *views, fp_error *err)
 {
     MDB_txn *txn;
     int rc = agent_store_begin(a->store, false, &txn, err);
     if (rc != FP_OK)
         return rc;
-    collect_ctx c = {.a = a, .out = out, .views = NULL};
+    collect_ctx c = {.a = a, .out = out, .views = views, .with_fields = views != NULL};
     rc = agent_store_inbox(a->store, txn, limit, collect, &c, err);
     agent_store_abort(txn);
     return rc;

@@ -3,10 +3,12 @@
  * address?" from the agent's own store, at the point of contact.
  *
  * Results are built as JSON objects with each flag's metadata, who sent it,
- * and the field values opened from its sealed payload.  Every flag a lookup
- * returns is reported to the broker as a signed view event (through the
- * outbox, so it survives a broker outage); the audit trail records it and,
- * where the rule says so, the sending agency is told.
+ * and the field values opened from its sealed payload.  Every flag whose
+ * field values are shown, by a lookup or by `inbox --open`, is reported to
+ * the broker as a signed view event (through the outbox, so it survives a
+ * broker outage); the audit trail records it and, where the rule says so,
+ * the sending agency is told.  A plain inbox shows metadata only, and is
+ * not a view.
  */
 #ifndef FLAGPOST_LOOKUP_H
 #define FLAGPOST_LOOKUP_H
@@ -37,8 +39,13 @@ typedef struct lookup_views {
 int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
                       lookup_views *views, fp_error *err);
 
-/* The newest `limit` received flags, newest first. */
-int lookup_inbox(agent *a, size_t limit, json_t *out, fp_error *err);
+/* The newest `limit` received flags, newest first.  With views NULL, the
+ * metadata only: who sent it, category, purpose, risk, dates, state, but
+ * no field values, whose sealed parts are not even opened, so nothing was
+ * viewed.  With views non-NULL, the field values too, and each flag shown
+ * is remembered in views, to be reported with lookup_report_views: there
+ * is no way to show a flag's fields without that record. */
+int lookup_inbox(agent *a, size_t limit, json_t *out, lookup_views *views, fp_error *err);
 
 /* One stored flag as lookup and inbox show it, payload opened (NULL if
  * the record cannot be decoded).  The caller owns the reference. */

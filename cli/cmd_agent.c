@@ -183,30 +183,38 @@ static int do_simple(const char *endpoint, json_t *req, int timeout, bool lines)
 static int do_inbox(const char *endpoint, int argc, char **argv, int timeout)
 {
     bool notices = strcmp(argv[0], "notices") == 0;
+    bool open_fields = false;
     int64_t limit = 50;
     fp_error err;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
             if (cli_parse_int("--limit", argv[++i], 1, 1000000, &limit, &err) != FP_OK)
                 return fail(err.message);
+        } else if (!notices && strcmp(argv[i], "--open") == 0) {
+            open_fields = true;
         } else if (strcmp(argv[i], "--help") == 0) {
             puts(notices ? "usage: flagpost --agent ENDPOINT notices [--limit N]\n"
                            "Prints the newest notices from the broker (views of our flags,\n"
                            "acknowledgements, escalations, withdrawals, expiries), one JSON\n"
                            "object per line (default 50)."
-                         : "usage: flagpost --agent ENDPOINT inbox [--limit N]\n"
-                           "Prints the newest received flags, one JSON object per line "
-                           "(default 50).");
+                         : "usage: flagpost --agent ENDPOINT inbox [--limit N] [--open]\n"
+                           "Prints the newest received flags, one JSON object per line\n"
+                           "(default 50): who sent each, category, purpose, risk, dates\n"
+                           "and state, without field values.  This is not a view.\n"
+                           "  --open  show the field values too; each flag shown is then\n"
+                           "          recorded as viewed, in the audit trail, and its\n"
+                           "          sender told where the agreement says so (as lookup).");
             return CLI_OK;
         } else {
             fprintf(stderr, "flagpost: %s: unknown option '%s'\n", argv[0], argv[i]);
             return CLI_USAGE;
         }
     }
-    return do_simple(endpoint,
-                     json_pack("{s:s, s:I}", "op", notices ? "notices" : "inbox", "limit",
-                               (json_int_t)limit),
-                     timeout, true);
+    json_t *req = json_pack("{s:s, s:I}", "op", notices ? "notices" : "inbox", "limit",
+                            (json_int_t)limit);
+    if (open_fields)
+        json_object_set_new(req, "open", json_true());
+    return do_simple(endpoint, req, timeout, true);
 }
 
 /* status exits 3 when the agent has raised an audit alarm, so monitoring
@@ -240,7 +248,8 @@ static void agent_usage(void)
          "  update FLAG_ID FILE|-  publish a new version of one of our flags\n"
          "  withdraw FLAG_ID --reason CODE   withdraw one of our flags everywhere\n"
          "  ack FLAG_ID --outcome CODE       acknowledge a received flag with action\n"
-         "  inbox [--limit N]  newest received flags\n"
+         "  inbox [--limit N] [--open]  newest received flags (--open: with field\n"
+         "                     values, each recorded as viewed)\n"
          "  notices [--limit N]  views, acknowledgements, escalations, expiries\n"
          "  result MESSAGE_ID  decisions for an earlier publish\n"
          "  status             connection, queues, policy and last checkpoint of the\n"

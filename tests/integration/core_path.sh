@@ -80,6 +80,27 @@ check "audit records housing's views" pp_audit_grep view housing-hf
 check "housing's view records are settled" wait_output 20 0 outbox_pending_of housing-hf
 check_grep "housing logs each view record it settles (debug)" "publish-settled message=" \
     "$T/agent-housing-hf.log"
+
+# A plain inbox lists what housing holds without a field value, and is not
+# a view; inbox --open shows the values and, like a lookup, reports each
+# flag it shows as a view.  Housing holds this one flag now.
+housing_views() { pp_audit_count view '.recipient=="housing-hf"'; }
+VIEWS=$(housing_views)
+pp_fp housing-hf inbox >"$T/inbox.out"
+check_eq "a plain inbox lists the flag" "$(jq -r .flag_id "$T/inbox.out")" \
+    "$(jq -r .flag_id "$T/lookup-nhs.out")"
+check_eq "with who sent it and why" "$(jq -r '.from + " " + .category' "$T/inbox.out")" \
+    "met-police da_victim"
+check_eq "but no field values" "$(jq -c 'has("fields")' "$T/inbox.out")" false
+check_no_grep "not one of them" "Zinnia Court" "$T/inbox.out"
+pp_fp housing-hf inbox --open >"$T/inbox-open.out"
+check_eq "inbox --open shows the granted field values" \
+    "$(jq -r .fields.current_address "$T/inbox-open.out")" "Flat 9 Zinnia Court W6 9LZ"
+check "inbox --open records a view" wait_output 20 $((VIEWS + 1)) housing_views
+check "housing's view records are settled again" wait_output 20 0 outbox_pending_of housing-hf
+check_eq "one view, of that flag: a plain inbox recorded none" \
+    "$(pp_audit --event view | jq -r 'select(.recipient=="housing-hf") | .flag_id' | tail -n +$((VIEWS + 1)))" \
+    "$(jq -r .flag_id "$T/inbox.out")"
 # Police's caller was answered as soon as the broker's answer arrived; the
 # writer's thread writes that answer into the outbox record afterwards, so
 # the record settles, and settles to what the caller was told.

@@ -119,6 +119,7 @@ check "housing receives both" wait_until 15 bash -c \
 check "housing looks the subject up" bash -c \
     "'$FP' --agent '$(pp_agent housing-hf)' lookup --nhs 9434765919 | grep -q flag_id"
 pp_fp housing-hf inbox >/dev/null
+pp_fp housing-hf inbox --open >/dev/null
 pp_fp met-police status >/dev/null
 
 # systemctl reload: SIGHUP re-reads bundle, revocations and policy.
