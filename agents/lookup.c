@@ -37,6 +37,7 @@ typedef struct opened {
     Flagpost__FlagBody *body;
     Flagpost__RecipientPart *part;
     Flagpost__Payload *payload;
+    bool past_its_dates;   /* see past_its_dates() */
 } opened;
 
 static void opened_free(opened *o)
@@ -90,8 +91,22 @@ static json_t *tampered_json(agent *a, const Flagpost__StoredFlag *f)
                      "disk?); it is not shown");
 }
 
+/*
+ * A flag is expired at the broker from its review date or its expiry date,
+ * whichever comes first (broker/lifecycle.c, expiry_for), and the broker
+ * then tells each recipient to drop the sealed part.  Until that notice
+ * arrives -- the broker may be away for days -- the agent still holds the
+ * part, but it never opens it: the dates the sender signed are enforced
+ * here too, on the agent's own clock.
+ */
+static bool past_its_dates(const Flagpost__FlagBody *b, int64_t now_s)
+{
+    return (b->review_at > 0 && b->review_at <= now_s) ||
+           (b->expires_at > 0 && b->expires_at <= now_s);
+}
+
 /* Checks the record against what its sender signed and, when open_fields,
- * opens its sealed part (o->payload). */
+ * opens its sealed part (o->payload), unless it is past its dates. */
 static int open_flag(agent *a, const Flagpost__StoredFlag *f, bool open_fields, opened *o)
 {
     memset(o, 0, sizeof *o);
@@ -108,7 +123,9 @@ static int open_flag(agent *a, const Flagpost__StoredFlag *f, bool open_fields, 
         return FP_ERR_CRYPTO;
     /* Written with one of the sender's box keys; after a rotation that
      * may be an older certificate's.  o->payload stays NULL if none opens it. */
-    if (open_fields)
+    o->past_its_dates = f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
+                        past_its_dates(o->body, envelope_now_ms() / 1000);
+    if (open_fields && !o->past_its_dates)
         keyring_open_from_sender(a->keys, a->trust, f->sender, NULL, o->part, &o->payload);
     return FP_OK;
 }
@@ -167,9 +184,14 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
     json_object_set_new(j, "received_at", json_string(when));
     set_date(j, "review_date", b->review_at);
     set_date(j, "expires", b->expires_at);
-    json_object_set_new(j, "state", json_string(state_name(f->state)));
-    if (f->state_reason[0])
-        json_object_set_new(j, "state_reason", json_string(f->state_reason));
+    if (o->past_its_dates) {
+        json_object_set_new(j, "state", json_string("expired"));
+        json_object_set_new(j, "state_reason", json_string("past-review-or-expiry-date"));
+    } else {
+        json_object_set_new(j, "state", json_string(state_name(f->state)));
+        if (f->state_reason[0])
+            json_object_set_new(j, "state_reason", json_string(f->state_reason));
+    }
     if (!with_fields)
         return j;
     json_t *fields = json_object();
@@ -177,7 +199,7 @@ static json_t *flag_json(agent *a, const Flagpost__StoredFlag *f, const opened *
         for (size_t i = 0; i < o->payload->n_fields; i++)
             json_object_set_new(fields, o->payload->fields[i]->name,
                                 json_string(o->payload->fields[i]->value));
-    else if (f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
+    else if (f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE && !o->past_its_dates)
         json_object_set_new(j, "error", json_string("payload could not be opened"));
     json_object_set_new(j, "fields", fields);
     return j;

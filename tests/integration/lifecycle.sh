@@ -94,9 +94,15 @@ jq '.fields.risk_summary = "EXPIRING" | .subject.nhs = "4010232137" | .expires =
     "$T/v1.json" >"$T/exp.json"
 pp_fp met-police publish "$T/exp.json" >"$T/exp.out"
 EXP_ID=$(jq -r .flag_id "$T/exp.out")
-exp_state() { pp_fp "$1" lookup --nhs 4010232137 2>/dev/null | jq -r "select(.flag_id==\"$EXP_ID\") | .state"; }
-check "the expired flag is expired at housing" wait_output 15 expired exp_state housing-hf
-check "and at health" wait_output 15 expired exp_state nhs-acute
+# The broker's notice names its reason; before it comes, an agent shows the
+# flag expired on its own clock ("past-review-or-expiry-date", lookup.c).
+exp_state() {
+    pp_fp "$1" lookup --nhs 4010232137 2>/dev/null |
+        jq -r "select(.flag_id==\"$EXP_ID\") | .state + \" \" + .state_reason"
+}
+check "the expired flag is expired at housing, by the broker's notice" \
+    wait_output 15 "expired review-date-or-retention" exp_state housing-hf
+check "and at health" wait_output 15 "expired review-date-or-retention" exp_state nhs-acute
 check "expiry is audited for both" bash -c \
     "test \$($FP audit list --data $PP_BROKER_DATA --format jsonl --event expiry | grep -c $EXP_ID) -eq 2"
 check "the audit trail verifies" "$FP" audit verify --data "$PP_BROKER_DATA" --ca "$PP_BUNDLE"

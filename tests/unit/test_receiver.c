@@ -13,6 +13,9 @@
  * broker and redelivered after the identity is installed), while a
  * withdrawal, which carries no sealed part, is never held and is taken at
  * once.
+ *
+ * Also: a held flag past its expiry date is never opened by lookup.c, even
+ * before the broker's notice to drop it arrives.
  */
 #include "agent_fixture.h"
 
@@ -20,6 +23,7 @@
 
 #include "check.h"
 #include "envelope.h"
+#include "lookup.h"
 #include "receiver.h"
 #include "sha256.h"
 #include "utf8.h"
@@ -34,7 +38,7 @@ static const char *const VALUES[] = {"Jane Doe", "07700 900123", "strangulation"
  * identity `sealer`, delivered at seq. */
 static void deliver_by(agent *a, int signer, int sealer, const unsigned char flag_id[16],
                        unsigned version, Flagpost__Lifecycle lifecycle, unsigned char msg_byte,
-                       uint64_t seq)
+                       uint64_t seq, int64_t expires_at)
 {
     const identity *police = &FX->ids[signer];
     unsigned char msg_id[16], subject[32], digest[32];
@@ -91,6 +95,7 @@ static void deliver_by(agent *a, int signer, int sealer, const unsigned char fla
     b.subject_role = (char *)(uintptr_t)"victim";
     b.subject = psp;
     b.n_subject = 1;
+    b.expires_at = expires_at;
     if (part_bytes != NULL) {
         b.part_digests = digests;
         b.n_part_digests = 1;
@@ -135,7 +140,7 @@ static void deliver_by(agent *a, int signer, int sealer, const unsigned char fla
 static void deliver(agent *a, const unsigned char flag_id[16], unsigned version,
                     Flagpost__Lifecycle lifecycle, unsigned char msg_byte, uint64_t seq)
 {
-    deliver_by(a, ID_POLICE, ID_POLICE, flag_id, version, lifecycle, msg_byte, seq);
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_id, version, lifecycle, msg_byte, seq, 0);
 }
 
 /* The stored flag's state, or -1 when none is held. */
@@ -196,8 +201,9 @@ static void test_withdrawal_kept_from_other_sender(void)
     agent *a = &FX->agents[RX_MEMBER];
     fa_reset(FX, RX_MEMBER);
     deliver_by(a, ID_POLICE, ID_POLICE, flag_i, 2, FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW, 0x92,
-               2);
-    deliver_by(a, ID_MARAC, ID_MARAC, flag_i, 9, FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW, 0x93, 3);
+               2, 0);
+    deliver_by(a, ID_MARAC, ID_MARAC, flag_i, 9, FLAGPOST__LIFECYCLE__LIFECYCLE_WITHDRAW, 0x93, 3,
+               0);
     deliver(a, flag_i, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x91, 1);
     CHECK(held_state(a, flag_i) != FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
 }
@@ -288,16 +294,73 @@ static void test_sealed_before_sender_rotation(void)
     agent *a = &FX->agents[RX_MEMBER];
     fa_reset(FX, RX_MEMBER);
     /* The nearest accepted input: signed and sealed by the same identity. */
-    deliver_by(a, ID_POLICE, ID_POLICE, flag_g, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x71, 1);
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_g, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x71, 1,
+               0);
     CHECK_EQ_INT(held_state(a, flag_g), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
     deliver_by(a, ID_POLICE, ID_POLICE_OLD, flag_f, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH,
-               0x61, 2);
+               0x61, 2, 0);
     CHECK_EQ_INT(held_state(a, flag_f), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
     /* Sealed by another agency's key: still refused. */
     static const unsigned char flag_h[16] = {0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b,
                                              0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b, 0x8b};
-    deliver_by(a, ID_POLICE, ID_MARAC, flag_h, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x81, 3);
+    deliver_by(a, ID_POLICE, ID_MARAC, flag_h, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x81, 3,
+               0);
     CHECK_EQ_INT(held_state(a, flag_h), -1);
+}
+
+/* The inbox entry (opened, as `inbox --open` shows it) of flag_id. */
+static json_t *opened_entry(agent *a, const unsigned char flag_id[16])
+{
+    char want[33];
+    envelope_id_hex(flag_id, 16, want);
+    json_t *all = json_array(), *found = NULL, *e;
+    lookup_views views = {0};
+    fp_error err;
+    CHECK_EQ_INT(lookup_inbox(a, 100, all, &views, &err), FP_OK);
+    free(views.items);
+    size_t i;
+    json_array_foreach(all, i, e)
+        if (strcmp(json_string_value(json_object_get(e, "flag_id")), want) == 0)
+            found = json_incref(e);
+    json_decref(all);
+    return found;
+}
+
+/* A flag past its expiry date is expired at the broker, which tells each
+ * holder to drop it; until that notice comes, the holder keeps the sealed
+ * part but never opens it (lookup.c, past_its_dates). */
+static void test_past_expiry_never_opened(void)
+{
+    static const unsigned char flag_p[16] = {0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c,
+                                             0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c};
+    static const unsigned char flag_q[16] = {0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad,
+                                             0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad};
+    agent *a = &FX->agents[RX_MEMBER];
+    fa_reset(FX, RX_MEMBER);
+    int64_t now_s = envelope_now_ms() / 1000;
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_p, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x91, 1,
+               now_s - 86400);
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_q, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x92, 2,
+               now_s + 86400);
+    /* Both held, active, sealed part and all: no notice has come. */
+    CHECK_EQ_INT(held_state(a, flag_p), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+    CHECK_EQ_INT(held_state(a, flag_q), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+
+    json_t *past = opened_entry(a, flag_p), *due = opened_entry(a, flag_q);
+    CHECK(past != NULL && due != NULL);
+    if (past != NULL && due != NULL) {
+        /* The nearest accepted input: expiring tomorrow, opened. */
+        CHECK_EQ_STR(json_string_value(json_object_get(due, "state")), "active");
+        CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(due, "fields"), "name")),
+                     "Jane Doe");
+        CHECK_EQ_STR(json_string_value(json_object_get(past, "state")), "expired");
+        CHECK_EQ_STR(json_string_value(json_object_get(past, "state_reason")),
+                     "past-review-or-expiry-date");
+        CHECK_EQ_INT((int)json_object_size(json_object_get(past, "fields")), 0);
+        CHECK(json_object_get(past, "error") == NULL);
+    }
+    json_decref(past);
+    json_decref(due);
 }
 
 int main(void)
@@ -311,6 +374,7 @@ int main(void)
     RUN(test_withdrawal_kept_from_other_sender);
     RUN(test_notice_text_not_utf8);
     RUN(test_sealed_before_sender_rotation);
+    RUN(test_past_expiry_never_opened);
     fa_fixture_free(FX);
     return check_summary();
 }
