@@ -216,15 +216,14 @@ json_t *lookup_flag_to_json(agent *a, const Flagpost__StoredFlag *f)
     return j;
 }
 
-static void remember_view(lookup_views *v, const Flagpost__StoredFlag *f, const opened *o)
+bool lookup_views_add(lookup_views *v, const Flagpost__StoredFlag *f,
+                      const Flagpost__FlagBody *body)
 {
-    if (v == NULL)
-        return;
     if (v->count == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
         lookup_view *items = realloc(v->items, cap * sizeof *items);
         if (items == NULL)
-            return;
+            return false;
         v->items = items;
         v->cap = cap;
     }
@@ -234,14 +233,15 @@ static void remember_view(lookup_views *v, const Flagpost__StoredFlag *f, const 
     memcpy(lv->message_id, f->message_id.data, 16);
     lv->version = f->version;
     snprintf(lv->sender, sizeof lv->sender, "%s", f->sender);
-    snprintf(lv->category, sizeof lv->category, "%s", o->body->category);
-    for (size_t i = 0; i < o->body->n_subject && i < PSEUDONYM_MAX; i++) {
-        const Flagpost__Pseudonym *p = o->body->subject[i];
+    snprintf(lv->category, sizeof lv->category, "%s", body->category);
+    for (size_t i = 0; i < body->n_subject && lv->subject_count < PSEUDONYM_MAX; i++) {
+        const Flagpost__Pseudonym *p = body->subject[i];
         if (p->value.len != PSEUDONYM_LEN)
             continue;
         lv->subject[lv->subject_count].kind = p->kind;
         memcpy(lv->subject[lv->subject_count++].value, p->value.data, PSEUDONYM_LEN);
     }
+    return true;
 }
 
 typedef struct collect_ctx {
@@ -249,21 +249,33 @@ typedef struct collect_ctx {
     json_t *out;
     lookup_views *views;
     bool with_fields;
+    bool out_of_memory;   /* a view could not be remembered: show nothing */
 } collect_ctx;
 
+/* A flag is shown only once its view is remembered, so none is ever shown
+ * without its view record. */
 static int collect(void *ctx, const Flagpost__StoredFlag *f)
 {
     collect_ctx *c = ctx;
     opened o;
     int rc = open_flag(c->a, f, c->with_fields, &o);
-    if (rc == FP_OK) {
+    if (rc == FP_OK && c->views != NULL && !lookup_views_add(c->views, f, o.body))
+        c->out_of_memory = true;
+    else if (rc == FP_OK)
         json_array_append_new(c->out, flag_json(c->a, f, &o, c->with_fields));
-        remember_view(c->views, f, &o);
-    } else if (rc == FP_ERR_CRYPTO) {
+    else if (rc == FP_ERR_CRYPTO)
         json_array_append_new(c->out, tampered_json(c->a, f));
-    }
     opened_free(&o);
-    return 0;
+    return c->out_of_memory;
+}
+
+/* The caller discards out on an error. */
+static int collected(const collect_ctx *c, int rc, fp_error *err)
+{
+    if (rc == FP_OK && c->out_of_memory)
+        return fp_error_set(err, FP_ERR_IO, "out of memory while recording what is shown; "
+                                            "nothing was shown");
+    return rc;
 }
 
 int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
@@ -280,7 +292,7 @@ int lookup_by_subject(agent *a, const subject_identifiers *ids, json_t *out,
     collect_ctx c = {.a = a, .out = out, .views = views, .with_fields = true};
     rc = agent_store_lookup(a->store, txn, ps, n, collect, &c, err);
     agent_store_abort(txn);
-    return rc;
+    return collected(&c, rc, err);
 }
 
 int lookup_inbox(agent *a, size_t limit, json_t *out, lookup_views *views, fp_error *err)
@@ -292,7 +304,7 @@ int lookup_inbox(agent *a, size_t limit, json_t *out, lookup_views *views, fp_er
     collect_ctx c = {.a = a, .out = out, .views = views, .with_fields = views != NULL};
     rc = agent_store_inbox(a->store, txn, limit, collect, &c, err);
     agent_store_abort(txn);
-    return rc;
+    return collected(&c, rc, err);
 }
 
 /* ---------------------------------------------------------------- views */

@@ -16,14 +16,15 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "fp_limits.h"
 
 /* What a view report needs to know about one flag that was shown. */
 typedef struct lookup_view {
     unsigned char flag_id[16];
     unsigned char message_id[16];
     uint32_t version;
-    char sender[64];
-    char category[64];
+    char sender[CERT_ID_MAX];
+    char category[FP_MAX_TEXT + 1];   /* whole: a held flag's texts are within it */
     pseudonym subject[PSEUDONYM_MAX];
     size_t subject_count;
 } lookup_view;
@@ -33,6 +34,11 @@ typedef struct lookup_views {
     size_t count;
     size_t cap;
 } lookup_views;
+
+/* Remember that flag f (body: its signed body) was shown to a person.
+ * False only when out of memory: the caller must then not show it. */
+bool lookup_views_add(lookup_views *v, const Flagpost__StoredFlag *f,
+                      const Flagpost__FlagBody *body);
 
 /* Append one object per matching flag to out (a JSON array) and, when
  * views is non-NULL, remember each flag shown. */

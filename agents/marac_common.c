@@ -289,33 +289,6 @@ void marac_opened_free(marac_opened *o)
     memset(o, 0, sizeof *o);
 }
 
-void marac_view_add(lookup_views *v, const Flagpost__StoredFlag *f,
-                    const Flagpost__FlagBody *body)
-{
-    if (v->count == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        lookup_view *items = realloc(v->items, cap * sizeof *items);
-        if (items == NULL)
-            return;
-        v->items = items;
-        v->cap = cap;
-    }
-    lookup_view *lv = &v->items[v->count++];
-    memset(lv, 0, sizeof *lv);
-    memcpy(lv->flag_id, f->flag_id.data, 16);
-    memcpy(lv->message_id, f->message_id.data, 16);
-    lv->version = f->version;
-    snprintf(lv->sender, sizeof lv->sender, "%s", f->sender);
-    snprintf(lv->category, sizeof lv->category, "%s", body->category);
-    for (size_t i = 0; i < body->n_subject && lv->subject_count < PSEUDONYM_MAX; i++) {
-        const Flagpost__Pseudonym *p = body->subject[i];
-        if (p->value.len != PSEUDONYM_LEN)
-            continue;
-        lv->subject[lv->subject_count].kind = p->kind;
-        memcpy(lv->subject[lv->subject_count++].value, p->value.data, PSEUDONYM_LEN);
-    }
-}
-
 /* ---------------------------------------------------------------- publishing */
 
 void marac_send_record(agent *a, const unsigned char id[16])

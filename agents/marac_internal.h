@@ -74,9 +74,6 @@ void marac_opened_free(marac_opened *o);
 void marac_fields_free(json_t *fields);
 /* Field values of a part written by sender (NULL if it does not open). */
 json_t *marac_open_part(agent *a, const char *sender, const ProtobufCBinaryData *part);
-/* Remember a flag shown to a person, for lookup_report_views. */
-void marac_view_add(lookup_views *v, const Flagpost__StoredFlag *f,
-                    const Flagpost__FlagBody *body);
 
 /* Publish a flag written as flag JSON (docs/flags.md); the record is
  * committed and sent (or left for the resend loop).  *rec (optional) is

@@ -279,7 +279,7 @@ static json_t *request_entry(inbox_ctx *c, json_t *rec, const marac_opened *o, c
         json_object_set_new(e, "subject", s);
         mj_set_str(e, "questions", mj_str(o->fields, "research_questions"));
         json_object_set_new(e, "draft", draft_for(c->tx, o->body, o->flag->flag_id.data));
-        marac_view_add(&c->views, o->flag, o->body);
+        (void)lookup_views_add(&c->views, o->flag, o->body);
     }
     return e;
 }
@@ -302,7 +302,7 @@ static json_t *task_entry(inbox_ctx *c, json_t *rec, const marac_opened *o, cons
         mj_set_str(e, "subject_dob", mj_str(o->fields, "subject_date_of_birth"));
         mj_set_str(e, "risk_summary", mj_str(o->fields, "risk_summary"));
         mj_set_str(e, "coordinator_contact", mj_str(o->fields, "coordinator_contact"));
-        marac_view_add(&c->views, o->flag, o->body);
+        (void)lookup_views_add(&c->views, o->flag, o->body);
     }
     return e;
 }

@@ -45,7 +45,7 @@ static json_t *answer_entry(pack_ctx *c, const char *agency, json_t *ans)
         if (o.fields == NULL)
             mj_set_str(e, "state", "withdrawn-or-expired");
         else
-            marac_view_add(&c->views, o.flag, o.body);
+            (void)lookup_views_add(&c->views, o.flag, o.body);
     }
     marac_opened_free(&o);
     json_array_append_new(c->exclude, json_string(mj_str(ans, "flag_id")));
@@ -82,7 +82,7 @@ static int history_visit(void *ctx, const Flagpost__StoredFlag *f)
     if (o.fields != NULL) {
         /* a copy: marac_opened_free wipes the opened values in place */
         json_object_set_new(e, "fields", json_deep_copy(o.fields));
-        marac_view_add(&c->views, f, o.body);
+        (void)lookup_views_add(&c->views, f, o.body);
     }
     json_array_append_new(c->history, e);
     marac_opened_free(&o);
