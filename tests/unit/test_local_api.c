@@ -31,19 +31,65 @@ static bool contains(const unsigned char *p, size_t n, const char *s)
     return memmem(p, n, s, strlen(s)) != NULL;
 }
 
+/* A real agent with its local API bound, and a client connected to it. */
+typedef struct api {
+    fa_fixture *fx;
+    agent *a;
+    void *client;
+    char endpoint[FA_PATH + 16];
+} api;
+
+static void api_open(api *t)
+{
+    t->fx = fa_fixture_new();
+    t->a = &t->fx->agents[RX_MEMBER];
+    snprintf(t->endpoint, sizeof t->endpoint, "ipc://%s/api.sock", t->fx->root);
+    t->a->cfg.socket_endpoint = t->endpoint;
+    fp_error err;
+    CHECK_EQ_INT(local_api_bind(t->a, &err), FP_OK);
+    t->client = zmq_socket(t->a->zmq, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(t->client, ZMQ_LINGER, &zero, sizeof zero);
+    CHECK_EQ_INT(zmq_connect(t->client, t->endpoint), 0);
+}
+
+static void api_close(api *t)
+{
+    zmq_close(t->client);
+    fa_fixture_free(t->fx);
+}
+
+/* Send one request of len bytes and have the agent handle it. */
+static void api_send(api *t, const char *body, size_t len)
+{
+    zmq_send(t->client, "", 0, ZMQ_SNDMORE);
+    CHECK_EQ_INT(zmq_send(t->client, body, len, 0), (int)len);
+    zmq_pollitem_t item = {.socket = t->a->api, .events = ZMQ_POLLIN};
+    CHECK_EQ_INT(zmq_poll(&item, 1, 5000), 1);
+    local_api_handle(t->a);
+}
+
+/* The answer to the last request, as text (empty if none came). */
+static void api_answer(api *t, char *reply, size_t cap)
+{
+    reply[0] = '\0';
+    zmq_pollitem_t item = {.socket = t->client, .events = ZMQ_POLLIN};
+    CHECK_EQ_INT(zmq_poll(&item, 1, 5000), 1);
+    CHECK_EQ_INT(zmq_recv(t->client, reply, cap - 1, 0), 0);   /* the empty delimiter */
+    int n = zmq_recv(t->client, reply, cap - 1, 0);
+    reply[n > 0 ? (size_t)n < cap - 1 ? (size_t)n : cap - 1 : 0] = '\0';
+}
+
+static void ask(api *t, const char *body, char *reply, size_t cap)
+{
+    api_send(t, body, strlen(body));
+    api_answer(t, reply, cap);
+}
+
 static void test_request_copy_wiped(void)
 {
-    fa_fixture *fx = fa_fixture_new();
-    agent *a = &fx->agents[RX_MEMBER];
-    char endpoint[FA_PATH + 16];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/api.sock", fx->root);
-    a->cfg.socket_endpoint = endpoint;
-    fp_error err;
-    CHECK_EQ_INT(local_api_bind(a, &err), FP_OK);
-    void *client = zmq_socket(a->zmq, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(client, ZMQ_LINGER, &zero, sizeof zero);
-    CHECK_EQ_INT(zmq_connect(client, endpoint), 0);
+    api t;
+    api_open(&t);
 
     /* A status request (its answer does not echo the request) padded to a
      * few hundred bytes, the marker well past the first 16. */
@@ -53,12 +99,7 @@ static void test_request_copy_wiped(void)
         body[len++] = 'x';
     body[len++] = '"';
     body[len++] = '}';
-    zmq_send(client, "", 0, ZMQ_SNDMORE);
-    CHECK_EQ_INT(zmq_send(client, body, (size_t)len, 0), len);
-    zmq_pollitem_t item = {.socket = a->api, .events = ZMQ_POLLIN};
-    CHECK_EQ_INT(zmq_poll(&item, 1, 5000), 1);
-
-    local_api_handle(a);
+    api_send(&t, body, (size_t)len);
     unsigned char *again = malloc((size_t)len + 1);
     CHECK(again != NULL);
     if (again != NULL) {
@@ -76,35 +117,9 @@ static void test_request_copy_wiped(void)
 
     /* The request was answered (the nearest accepted behaviour). */
     char reply[4096];
-    zmq_pollitem_t citem = {.socket = client, .events = ZMQ_POLLIN};
-    CHECK_EQ_INT(zmq_poll(&citem, 1, 5000), 1);
-    int n = zmq_recv(client, reply, sizeof reply - 1, 0);   /* the empty delimiter */
-    CHECK_EQ_INT(n, 0);
-    n = zmq_recv(client, reply, sizeof reply - 1, 0);
-    CHECK(n > 0);
-    if (n > 0) {
-        reply[n < (int)sizeof reply - 1 ? n : (int)sizeof reply - 1] = '\0';
-        CHECK(strstr(reply, "\"agency\"") != NULL);
-    }
-    zmq_close(client);
-    fa_fixture_free(fx);
-}
-
-/* One request to a's local API, handled; its answer in reply (empty if
- * none came). */
-static void ask(agent *a, void *client, const char *body, char *reply, size_t cap)
-{
-    reply[0] = '\0';
-    zmq_send(client, "", 0, ZMQ_SNDMORE);
-    CHECK_EQ_INT(zmq_send(client, body, strlen(body), 0), (int)strlen(body));
-    zmq_pollitem_t item = {.socket = a->api, .events = ZMQ_POLLIN};
-    CHECK_EQ_INT(zmq_poll(&item, 1, 5000), 1);
-    local_api_handle(a);
-    zmq_pollitem_t citem = {.socket = client, .events = ZMQ_POLLIN};
-    CHECK_EQ_INT(zmq_poll(&citem, 1, 5000), 1);
-    CHECK_EQ_INT(zmq_recv(client, reply, cap - 1, 0), 0);   /* the empty delimiter */
-    int n = zmq_recv(client, reply, cap - 1, 0);
-    reply[n > 0 ? (size_t)n < cap - 1 ? (size_t)n : cap - 1 : 0] = '\0';
+    api_answer(&t, reply, sizeof reply);
+    CHECK(strstr(reply, "\"agency\"") != NULL);
+    api_close(&t);
 }
 
 /* inbox's "open" (show field values, and record views) is true or false;
@@ -112,29 +127,18 @@ static void ask(agent *a, void *client, const char *body, char *reply, size_t ca
  * false or true. */
 static void test_inbox_open_is_boolean(void)
 {
-    fa_fixture *fx = fa_fixture_new();
-    agent *a = &fx->agents[RX_MEMBER];
-    char endpoint[FA_PATH + 16];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/api.sock", fx->root);
-    a->cfg.socket_endpoint = endpoint;
-    fp_error err;
-    CHECK_EQ_INT(local_api_bind(a, &err), FP_OK);
-    void *client = zmq_socket(a->zmq, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(client, ZMQ_LINGER, &zero, sizeof zero);
-    CHECK_EQ_INT(zmq_connect(client, endpoint), 0);
-
+    api t;
+    api_open(&t);
     char reply[4096];
-    ask(a, client, "{\"op\": \"inbox\", \"open\": \"yes\"}", reply, sizeof reply);
+    ask(&t, "{\"op\": \"inbox\", \"open\": \"yes\"}", reply, sizeof reply);
     CHECK(strstr(reply, "\"error\"") != NULL && strstr(reply, "open: true") != NULL);
-    ask(a, client, "{\"op\": \"inbox\", \"open\": 1}", reply, sizeof reply);
+    ask(&t, "{\"op\": \"inbox\", \"open\": 1}", reply, sizeof reply);
     CHECK(strstr(reply, "\"error\"") != NULL);
-    ask(a, client, "{\"op\": \"inbox\", \"open\": true}", reply, sizeof reply);
+    ask(&t, "{\"op\": \"inbox\", \"open\": true}", reply, sizeof reply);
     CHECK(strstr(reply, "\"flags\"") != NULL && strstr(reply, "\"error\"") == NULL);
-    ask(a, client, "{\"op\": \"inbox\", \"open\": false}", reply, sizeof reply);
+    ask(&t, "{\"op\": \"inbox\", \"open\": false}", reply, sizeof reply);
     CHECK(strstr(reply, "\"flags\"") != NULL && strstr(reply, "\"error\"") == NULL);
-    zmq_close(client);
-    fa_fixture_free(fx);
+    api_close(&t);
 }
 
 int main(void)

@@ -331,10 +331,9 @@ static json_t *opened_entry(agent *a, const unsigned char flag_id[16])
  * part but never opens it (lookup.c, past_its_dates). */
 static void test_past_expiry_never_opened(void)
 {
-    static const unsigned char flag_p[16] = {0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c,
-                                             0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c, 0x9c};
-    static const unsigned char flag_q[16] = {0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad,
-                                             0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad, 0xad};
+    unsigned char flag_p[16], flag_q[16];
+    memset(flag_p, 0x9c, sizeof flag_p);
+    memset(flag_q, 0xad, sizeof flag_q);
     agent *a = &FX->agents[RX_MEMBER];
     fa_reset(FX, RX_MEMBER);
     int64_t now_s = envelope_now_ms() / 1000;
