@@ -163,7 +163,37 @@ static void drop_replies(inbound *in, size_t n)
     }
 }
 
-static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_error *err)
+/* What staging changes in memory beside the store: the session table
+ * (presence, each connection's in-flight count) and the statistics.  It
+ * is put back when the batch's transaction does not commit, so memory
+ * never claims what the store lost: a connection whose agent_connected
+ * entry was not stored is still new to the retry and to the next batch,
+ * an acknowledgement that released nothing leaves its delivery in flight
+ * (counted once when the retry does release it), and nothing is counted
+ * that the audit trail does not hold. */
+typedef struct staged_memory {
+    uint64_t accepted, refused, delivered;
+} staged_memory;
+
+static int memory_mark(broker *b, staged_memory *m, fp_error *err)
+{
+    m->accepted = b->stats_accepted;
+    m->refused = b->stats_refused;
+    m->delivered = b->stats_delivered;
+    if (peers_mark(b->peers) != 0)
+        return fp_error_set(err, FP_ERR_IO, "out of memory staging a batch");
+    return FP_OK;
+}
+
+static void memory_rollback(broker *b, const staged_memory *m)
+{
+    b->stats_accepted = m->accepted;
+    b->stats_refused = m->refused;
+    b->stats_delivered = m->delivered;
+    peers_rollback(b->peers);
+}
+
+static int stage_and_commit(broker *b, inbound *in, size_t n, bool with_intake, fp_error *err)
 {
     MDB_txn *txn = NULL;
     int64_t now = envelope_now_ms();
@@ -185,6 +215,18 @@ static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_er
         return broker_store_commit(txn, err);
     if (txn != NULL)
         broker_store_abort(txn);
+    return rc;
+}
+
+static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_error *err)
+{
+    staged_memory m;
+    int rc = memory_mark(b, &m, err);
+    if (rc != FP_OK)
+        return rc;
+    rc = stage_and_commit(b, in, n, with_intake, err);
+    if (rc != FP_OK)
+        memory_rollback(b, &m);
     return rc;
 }
 

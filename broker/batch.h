@@ -25,7 +25,10 @@
  * If a commit fails because storage is full, the batch is retried without
  * its publishes (acknowledgements and hellos only): releasing delivered
  * entries frees space, so the broker can drain while it refuses intake,
- * and every refused sender is told to retry later.
+ * and every refused sender is told to retry later.  Whatever a batch
+ * changed in memory while it was staged (presence, in-flight counts,
+ * statistics) is put back whenever its commit fails, full or not, so the
+ * retry and later batches see only what the store holds.
  */
 #ifndef FLAGPOST_BATCH_H
 #define FLAGPOST_BATCH_H

@@ -14,6 +14,9 @@ struct peers {
     peer **items;
     size_t count;
     size_t cap;
+    peer *marked;          /* copies of the first marked_count entries (peers_mark) */
+    size_t marked_count;
+    size_t marked_cap;
 };
 
 int peers_new(peers **out)
@@ -29,6 +32,7 @@ void peers_free(peers *p)
     for (size_t i = 0; i < p->count; i++)
         free(p->items[i]);
     free(p->items);
+    free(p->marked);
     free(p);
 }
 
@@ -96,4 +100,27 @@ void peers_forget_inflight(peer *p)
 {
     p->inflight = 0;
     p->inflight_bytes = 0;
+}
+
+int peers_mark(peers *p)
+{
+    if (p->count > p->marked_cap) {
+        peer *m = realloc(p->marked, p->count * sizeof *m);
+        if (m == NULL)
+            return -1;
+        p->marked = m;
+        p->marked_cap = p->count;
+    }
+    for (size_t i = 0; i < p->count; i++)
+        p->marked[i] = *p->items[i];
+    p->marked_count = p->count;
+    return 0;
+}
+
+void peers_rollback(peers *p)
+{
+    while (p->count > p->marked_count)   /* entries are never removed, only added */
+        free(p->items[--p->count]);
+    for (size_t i = 0; i < p->count; i++)
+        *p->items[i] = p->marked[i];
 }

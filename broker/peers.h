@@ -56,4 +56,14 @@ peer *peers_at(peers *p, size_t i);
  * sent again from the queue (a new connection, or one that stalled). */
 void peers_forget_inflight(peer *p);
 
+/* Remember every entry as it is now, so that the table can be put back
+ * when the batch that changes it does not commit (batch.c).  -1 when out
+ * of memory; nothing may be rolled back to then. */
+int peers_mark(peers *p);
+
+/* Put the table back as the last peers_mark left it: entries added since
+ * are dropped, the others restored in place (pointers to them stay
+ * valid). */
+void peers_rollback(peers *p);
+
 #endif

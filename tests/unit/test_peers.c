@@ -1,7 +1,8 @@
 /*
  * Unit tests for broker/peers.c: the in-memory connection table.  A new
  * ZeroMQ routing id for an agency is a new connection and must restart
- * delivery (cursor and in-flight count back to zero).
+ * delivery (cursor and in-flight count back to zero).  A batch that does
+ * not commit puts the table back as it was marked.
  */
 #include <string.h>
 
@@ -175,6 +176,46 @@ static void test_routing_id_limits(void)
     peers_free(NULL);
 }
 
+/* A batch that does not commit puts the table back (batch.c): a
+ * reconnection and an acknowledgement undone, an agency added since the
+ * mark dropped, and the entry still at its old address.  Marking again
+ * moves the point rolled back to. */
+static void test_rollback_restores_the_mark(void)
+{
+    peers *p = NULL;
+    peers_new(&p);
+    bool fresh = false;
+    peer *e = peers_touch(p, "police", R1, sizeof R1, 1000, &fresh);
+    if (e == NULL) {
+        CHECK(e != NULL);
+        peers_free(p);
+        return;
+    }
+    e->cursor = 41;
+    e->inflight = 3;
+    CHECK_EQ_INT(peers_mark(p), 0);
+    e->inflight = 2;                                           /* an acknowledgement */
+    CHECK(peers_touch(p, "police", R2, sizeof R2, 2000, &fresh) == e && fresh);
+    CHECK(peers_touch(p, "health", R1, sizeof R1, 2000, &fresh) != NULL && fresh);
+    CHECK_EQ_INT(peers_count(p), 2);
+    peers_rollback(p);
+    CHECK_EQ_INT(peers_count(p), 1);
+    CHECK(peers_find(p, "health") == NULL);
+    CHECK(peers_find(p, "police") == e);
+    CHECK_EQ_INT(e->cursor, 41);
+    CHECK_EQ_INT(e->inflight, 3);
+    CHECK(e->routing_len == sizeof R1 && memcmp(e->routing, R1, sizeof R1) == 0);
+    CHECK_EQ_INT(e->connected_ms, 1000);
+    /* The same touch is fresh again after the rollback. */
+    CHECK(peers_touch(p, "police", R2, sizeof R2, 3000, &fresh) == e && fresh);
+    CHECK_EQ_INT(peers_mark(p), 0);
+    e->cursor = 5;
+    peers_rollback(p);
+    CHECK_EQ_INT(e->cursor, 0);
+    CHECK(memcmp(e->routing, R2, sizeof R2) == 0);
+    peers_free(p);
+}
+
 int main(void)
 {
     RUN(test_first_contact_is_fresh);
@@ -183,5 +224,6 @@ int main(void)
     RUN(test_agencies_are_separate);
     RUN(test_many_agencies);
     RUN(test_routing_id_limits);
+    RUN(test_rollback_restores_the_mark);
     return check_summary();
 }
