@@ -163,19 +163,7 @@ static void drop_replies(inbound *in, size_t n)
     }
 }
 
-/* What staging changes in memory beside the store: the session table
- * (presence, each connection's in-flight count) and the statistics.  It
- * is put back when the batch's transaction does not commit, so memory
- * never claims what the store lost: a connection whose agent_connected
- * entry was not stored is still new to the retry and to the next batch,
- * an acknowledgement that released nothing leaves its delivery in flight
- * (counted once when the retry does release it), and nothing is counted
- * that the audit trail does not hold. */
-typedef struct staged_memory {
-    uint64_t accepted, refused, delivered;
-} staged_memory;
-
-static int memory_mark(broker *b, staged_memory *m, fp_error *err)
+int batch_memory_mark(broker *b, batch_memory *m, fp_error *err)
 {
     m->accepted = b->stats_accepted;
     m->refused = b->stats_refused;
@@ -185,7 +173,7 @@ static int memory_mark(broker *b, staged_memory *m, fp_error *err)
     return FP_OK;
 }
 
-static void memory_rollback(broker *b, const staged_memory *m)
+void batch_memory_rollback(broker *b, const batch_memory *m)
 {
     b->stats_accepted = m->accepted;
     b->stats_refused = m->refused;
@@ -220,13 +208,13 @@ static int stage_and_commit(broker *b, inbound *in, size_t n, bool with_intake, 
 
 static int stage_batch(broker *b, inbound *in, size_t n, bool with_intake, fp_error *err)
 {
-    staged_memory m;
-    int rc = memory_mark(b, &m, err);
+    batch_memory m;
+    int rc = batch_memory_mark(b, &m, err);
     if (rc != FP_OK)
         return rc;
     rc = stage_and_commit(b, in, n, with_intake, err);
     if (rc != FP_OK)
-        memory_rollback(b, &m);
+        batch_memory_rollback(b, &m);
     return rc;
 }
 

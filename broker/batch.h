@@ -56,4 +56,22 @@ void batch_process_waiting(broker *b);
  * broker is stopping). */
 void batch_finish_held(broker *b);
 
+/* What staging changes in memory beside the store: the session table
+ * (presence, each connection's in-flight count) and the statistics.  It
+ * is put back when the batch's transaction does not commit, so memory
+ * never claims what the store lost: a connection whose agent_connected
+ * entry was not stored is still new to the retry and to the next batch,
+ * an acknowledgement that released nothing leaves its delivery in flight
+ * (counted once when the retry does release it), and nothing is counted
+ * that the audit trail does not hold.  Public for fuzz_broker_intake,
+ * which stages batches as this module does. */
+typedef struct batch_memory {
+    uint64_t accepted, refused, delivered;
+} batch_memory;
+
+/* Note it before staging; FP_ERR_IO (out of memory): do not stage. */
+int batch_memory_mark(broker *b, batch_memory *m, fp_error *err);
+/* Put it back after a batch whose transaction did not commit. */
+void batch_memory_rollback(broker *b, const batch_memory *m);
+
 #endif

@@ -94,6 +94,7 @@
 #include <string.h>
 
 #include "audit_entry.h"
+#include "batch.h"
 #include "broker_intake_acks.h"
 #include "broker_intake_fixture.h"
 #include "broker_intake_prune.h"
@@ -595,7 +596,7 @@ static void fbi_release(fbi_run *run)
 }
 
 /* batch.c's stage_batch: one write transaction, committed or aborted. */
-static int fbi_stage_batch(fbi_run *run, bool with_intake, int64_t now, fp_error *err)
+static int fbi_stage_and_commit(fbi_run *run, bool with_intake, int64_t now, fp_error *err)
 {
     broker *b = &fbi.b;
     MDB_txn *txn = NULL;
@@ -614,6 +615,19 @@ static int fbi_stage_batch(fbi_run *run, bool with_intake, int64_t now, fp_error
         return broker_store_commit(txn, err);
     if (txn != NULL)
         broker_store_abort(txn);
+    return rc;
+}
+
+/* As batch.c's stage_batch: memory is put back when the commit fails. */
+static int fbi_stage_batch(fbi_run *run, bool with_intake, int64_t now, fp_error *err)
+{
+    batch_memory m;
+    int rc = batch_memory_mark(&fbi.b, &m, err);
+    if (rc != FP_OK)
+        return rc;
+    rc = fbi_stage_and_commit(run, with_intake, now, err);
+    if (rc != FP_OK)
+        batch_memory_rollback(&fbi.b, &m);
     return rc;
 }
 
