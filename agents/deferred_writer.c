@@ -24,6 +24,13 @@
 #include "outbox_tracker.h"
 
 #define ANSWER_WAIT_MS 100
+/* A round that does not commit (the disk full or failing) is tried again
+ * after 1 s, then 2, 4, ... up to 30 s; its view records are kept in
+ * memory meanwhile, at most this many, so a store that never recovers
+ * cannot take the agent's memory with it. */
+#define RETRY_FIRST_MS 1000
+#define RETRY_MAX_MS 30000
+#define MAX_VIEWS_KEPT 100000
 
 typedef struct view_body {
     uint8_t *bytes;
@@ -112,7 +119,7 @@ static int settle_answers(deferred_writer *w, MDB_txn *txn, const packed_answer 
  * settled, which ride along; a round of answers alone commits lazily (see
  * the header).  On success the new records' ids are appended to done, and
  * the settled records' ids to settled. */
-static void commit_round(deferred_writer *w, view_body *items, size_t n, packed_answer *answers,
+static bool commit_round(deferred_writer *w, view_body *items, size_t n, packed_answer *answers,
                          size_t n_answers)
 {
     unsigned char (*ids)[16] = n > 0 ? calloc(n, 16) : NULL;
@@ -147,6 +154,35 @@ static void commit_round(deferred_writer *w, view_body *items, size_t n, packed_
     pthread_mutex_unlock(&w->lock);
     free(ids);
     free(answered);
+    return rc == FP_OK;
+}
+
+/* With the lock held: put a round's view records that did not commit back
+ * at the front of the queue, in their order, for the next attempt.  False
+ * (the caller drops them, logged) when stopping, when too many are kept
+ * already, or when out of memory. */
+static bool keep_for_retry(deferred_writer *w, view_body *items, size_t n)
+{
+    if (n == 0 || w->stopping || w->n_queued + n > MAX_VIEWS_KEPT ||
+        !grow((void **)&w->queued, &w->cap_queued, w->n_queued + n, sizeof *w->queued))
+        return false;
+    memmove(w->queued + n, w->queued, w->n_queued * sizeof *w->queued);
+    memcpy(w->queued, items, n * sizeof *items);
+    w->n_queued += n;
+    return true;
+}
+
+/* With the lock held: wait ms, or until stopping. */
+static void wait_before_retry(deferred_writer *w, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+    }
 }
 
 /* Answers alone wait up to ANSWER_WAIT_MS for a view record to commit
@@ -166,6 +202,7 @@ static void wait_for_company(deferred_writer *w)
 static void *writer_main(void *arg)
 {
     deferred_writer *w = arg;
+    long retry_ms = RETRY_FIRST_MS;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->stopping && w->n_queued == 0 && w->n_answers == 0)
@@ -183,14 +220,30 @@ static void *writer_main(void *arg)
         w->answers = NULL;
         w->n_answers = w->cap_answers = 0;
         pthread_mutex_unlock(&w->lock);
-        commit_round(w, items, n, answers, n_answers);
-        for (size_t i = 0; i < n; i++)
+        bool committed = commit_round(w, items, n, answers, n_answers);
+        /* Each view stands for something a person was already shown:
+         * kept and tried again, not dropped, while the store refuses. */
+        pthread_mutex_lock(&w->lock);
+        bool kept = !committed && keep_for_retry(w, items, n);
+        pthread_mutex_unlock(&w->lock);
+        if (!committed && !kept && n > 0)
+            log_event(&w->a->log, LOG_ERROR, "view-report-dropped",
+                      "views=%zu hint=\"the agent's store would not commit (see "
+                      "view-report-failed); these views were shown and are not recorded\"",
+                      n);
+        for (size_t i = 0; i < n && !kept; i++)
             free(items[i].bytes);
         for (size_t i = 0; i < n_answers; i++)
             free(answers[i].bytes);
         free(items);
         free(answers);
         pthread_mutex_lock(&w->lock);
+        if (kept) {
+            wait_before_retry(w, retry_ms);
+            retry_ms = retry_ms * 2 < RETRY_MAX_MS ? retry_ms * 2 : RETRY_MAX_MS;
+        } else if (committed) {
+            retry_ms = RETRY_FIRST_MS;
+        }
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;

@@ -12,7 +12,11 @@
  * broker (deferred_writer_collect: ZeroMQ sockets stay on the loop's thread).
  * A record committed but not yet sent is pending in the outbox like any
  * other, so once committed a crash or a broker outage loses nothing, and
- * the resend loop covers it.  The writer touches only the store (its own
+ * the resend loop covers it.  A round that does not commit (the disk full
+ * or failing) is tried again after 1 s, then 2, 4, ... up to 30 s, its
+ * view bodies kept in memory meanwhile (up to 100,000); only a crash or a
+ * stop before the store recovers loses them, and the log says how many
+ * (view-report-dropped).  The writer touches only the store (its own
  * write transactions; LMDB serialises writers) and the log; the policy
  * hash each record carries is taken on the loop at hand-over, since a
  * reload may replace the policy.
