@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,19 @@ static void write_beside(agent *a, const char *dir, const char *name, const char
         log_event(&a->log, LOG_ERROR, "spool-write-failed", "error=\"%s\"", err.message);
 }
 
-/* Indented, sorted, with a final newline (for people and line tools). */
+/* Flag text holds field values (names, addresses, narratives): wiped
+ * before it goes back to the heap, as jansson's own blocks are
+ * (json_wipe.h). */
+static void free_wiped(char *text, size_t len)
+{
+    if (text == NULL)
+        return;
+    sodium_memzero(text, len);
+    free(text);
+}
+
+/* Indented, sorted, with a final newline (for people and line tools).
+ * Release with free_wiped(text, strlen(text)). */
 static char *dump_json(json_t *j)
 {
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -205,7 +218,7 @@ static void file_done(agent *a, const char *src, const char *name,
     json_decref(answer);
     if (text != NULL)
         write_beside(a, dir, final, ".result.json", text);
-    free(text);
+    free_wiped(text, text != NULL ? strlen(text) : 0);
 }
 
 /* ---------------------------------------------------------------- publishing */
@@ -299,7 +312,7 @@ static bool publish_file(agent *a, const char *name)
     int rc = read_file(src, &text, &len, &err);
     if (rc == FP_OK) {
         rc = accept_text(a, text, len, &rec, &err);
-        free(text);
+        free_wiped(text, len);
     }
     if (rc == FP_ERR_NOT_FOUND && access(src, F_OK) != 0)
         return true;   /* taken away by the agency meanwhile */
@@ -431,6 +444,6 @@ void spool_write_received(agent *a, Flagpost__ToAgent *const *msgs, const bool *
             fileio_write_atomic(path, text, strlen(text), SPOOL_FILE_MODE, &err) != FP_OK)
             log_event(&a->log, LOG_ERROR, "spool-write-failed", "message=%s error=\"%s\"", id,
                       text == NULL ? "out of memory" : err.message);
-        free(text);
+        free_wiped(text, text != NULL ? strlen(text) : 0);
     }
 }
