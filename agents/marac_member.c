@@ -271,7 +271,8 @@ static json_t *request_entry(inbox_ctx *c, json_t *rec, const marac_opened *o, c
     json_object_set_new(e, "answered", json_boolean(mj_str(rec, "answer_flag_id") != NULL));
     mj_set_str(e, "answer_id", mj_str(rec, "answer_flag_id"));
     mj_set_str(e, "role", o->body->subject_role);
-    if (o->fields != NULL) {
+    /* Shown only once its view is remembered (lookup_views_add). */
+    if (o->fields != NULL && lookup_views_add(&c->views, o->flag, o->body)) {
         json_t *s = json_object();
         mj_set_str(s, "name", mj_str(o->fields, "subject_name"));
         mj_set_str(s, "dob", mj_str(o->fields, "subject_date_of_birth"));
@@ -279,7 +280,6 @@ static json_t *request_entry(inbox_ctx *c, json_t *rec, const marac_opened *o, c
         json_object_set_new(e, "subject", s);
         mj_set_str(e, "questions", mj_str(o->fields, "research_questions"));
         json_object_set_new(e, "draft", draft_for(c->tx, o->body, o->flag->flag_id.data));
-        (void)lookup_views_add(&c->views, o->flag, o->body);
     }
     return e;
 }
@@ -296,13 +296,12 @@ static json_t *task_entry(inbox_ctx *c, json_t *rec, const marac_opened *o, cons
     mj_set_str(e, "conference_date", mj_str(rec, "conference_date"));
     mj_set_str(e, "outcome", mj_str(rec, "outcome"));
     json_object_set_new(e, "restricted", json_boolean(o->body->restricted));
-    if (o->fields != NULL) {
+    if (o->fields != NULL && lookup_views_add(&c->views, o->flag, o->body)) {
         mj_set_str(e, "action", mj_str(o->fields, "actions_for_recipient"));
         mj_set_str(e, "subject_name", mj_str(o->fields, "subject_name"));
         mj_set_str(e, "subject_dob", mj_str(o->fields, "subject_date_of_birth"));
         mj_set_str(e, "risk_summary", mj_str(o->fields, "risk_summary"));
         mj_set_str(e, "coordinator_contact", mj_str(o->fields, "coordinator_contact"));
-        (void)lookup_views_add(&c->views, o->flag, o->body);
     }
     return e;
 }

@@ -40,12 +40,14 @@ static json_t *answer_entry(pack_ctx *c, const char *agency, json_t *ans)
         marac_open_stored(c->tx->a, c->tx->txn, id, &o, NULL) == FP_OK) {
         static const char *const keys[] = {"record_found", "agency_summary", "risk_indicators",
                                            "children_known", NULL};
-        for (size_t i = 0; keys[i] != NULL; i++)
+        /* Shown only once its view is remembered (lookup_views_add). */
+        bool shown = o.fields != NULL && lookup_views_add(&c->views, o.flag, o.body);
+        for (size_t i = 0; shown && keys[i] != NULL; i++)
             mj_set_str(e, keys[i], mj_str(o.fields, keys[i]));
         if (o.fields == NULL)
             mj_set_str(e, "state", "withdrawn-or-expired");
-        else
-            (void)lookup_views_add(&c->views, o.flag, o.body);
+        else if (!shown)
+            mj_set_str(e, "error", "out of memory recording the view; not shown");
     }
     marac_opened_free(&o);
     json_array_append_new(c->exclude, json_string(mj_str(ans, "flag_id")));
@@ -79,10 +81,9 @@ static int history_visit(void *ctx, const Flagpost__StoredFlag *f)
                                                                             : "superseded");
     if (o.body->subcategory[0])
         mj_set_str(e, "subcategory", o.body->subcategory);
-    if (o.fields != NULL) {
+    if (o.fields != NULL && lookup_views_add(&c->views, f, o.body)) {
         /* a copy: marac_opened_free wipes the opened values in place */
         json_object_set_new(e, "fields", json_deep_copy(o.fields));
-        (void)lookup_views_add(&c->views, f, o.body);
     }
     json_array_append_new(c->history, e);
     marac_opened_free(&o);
