@@ -65,6 +65,7 @@ typedef struct marac_opened {
     Flagpost__StoredFlag *flag;
     Flagpost__FlagBody *body;
     json_t *fields;
+    bool past_its_dates;   /* active, but past a date: not opened (lookup.h) */
 } marac_opened;
 int marac_open_stored(agent *a, MDB_txn *txn, const uint8_t flag_id[16], marac_opened *o,
                       fp_error *err);

@@ -75,7 +75,8 @@ static int history_visit(void *ctx, const Flagpost__StoredFlag *f)
                           f->sender, "from_name", marac_agency_name(c->tx->a, f->sender),
                           "category", o.body->category, "role", o.body->subject_role, "risk",
                           o.body->risk, "received_at", when, "state",
-                          f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE ? "active"
+                          o.past_its_dates                              ? "expired"
+                          : f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE ? "active"
                           : f->state == FLAGPOST__FLAG_STATE__FLAG_WITHDRAWN ? "withdrawn"
                           : f->state == FLAGPOST__FLAG_STATE__FLAG_EXPIRED ? "expired"
                                                                             : "superseded");

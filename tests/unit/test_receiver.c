@@ -14,8 +14,9 @@
  * withdrawal, which carries no sealed part, is never held and is taken at
  * once.
  *
- * Also: a held flag past its expiry date is never opened by lookup.c, even
- * before the broker's notice to drop it arrives.
+ * Also: a held flag past its expiry date is never opened by lookup.c, nor
+ * by the MARAC research paths (marac_common.c), even before the broker's
+ * notice to drop it arrives.
  */
 #include "agent_fixture.h"
 
@@ -24,6 +25,7 @@
 #include "check.h"
 #include "envelope.h"
 #include "lookup.h"
+#include "marac_internal.h"
 #include "receiver.h"
 #include "sha256.h"
 #include "utf8.h"
@@ -362,6 +364,41 @@ static void test_past_expiry_never_opened(void)
     json_decref(due);
 }
 
+/* Whether the MARAC paths (a member's research, the coordinator's pack
+ * history) open flag_id's sealed part. */
+static bool marac_opens(agent *a, const unsigned char flag_id[16])
+{
+    MDB_txn *txn;
+    marac_opened o = {0};
+    if (agent_store_begin(a->store, false, &txn, NULL) != FP_OK)
+        return false;
+    CHECK_EQ_INT(marac_open_stored(a, txn, flag_id, &o, NULL), FP_OK);
+    bool opened = o.fields != NULL;
+    marac_opened_free(&o);
+    agent_store_abort(txn);
+    return opened;
+}
+
+/* The same rule on the MARAC paths: a research pack's history of what the
+ * coordinator holds on a subject shows no field values of a flag past its
+ * dates either. */
+static void test_past_expiry_never_opened_for_marac(void)
+{
+    unsigned char flag_p[16], flag_q[16];
+    memset(flag_p, 0x9e, sizeof flag_p);
+    memset(flag_q, 0xaf, sizeof flag_q);
+    agent *a = &FX->agents[RX_MEMBER];
+    fa_reset(FX, RX_MEMBER);
+    int64_t now_s = envelope_now_ms() / 1000;
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_p, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x93, 1,
+               now_s - 86400);
+    deliver_by(a, ID_POLICE, ID_POLICE, flag_q, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x94, 2,
+               now_s + 86400);
+    CHECK_EQ_INT(held_state(a, flag_p), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+    CHECK(marac_opens(a, flag_q));    /* the nearest accepted input: expiring tomorrow */
+    CHECK(!marac_opens(a, flag_p));
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -374,6 +411,7 @@ int main(void)
     RUN(test_notice_text_not_utf8);
     RUN(test_sealed_before_sender_rotation);
     RUN(test_past_expiry_never_opened);
+    RUN(test_past_expiry_never_opened_for_marac);
     fa_fixture_free(FX);
     return check_summary();
 }
