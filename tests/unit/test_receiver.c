@@ -331,22 +331,29 @@ static json_t *opened_entry(agent *a, const unsigned char flag_id[16])
 /* A flag past its expiry date is expired at the broker, which tells each
  * holder to drop it; until that notice comes, the holder keeps the sealed
  * part but never opens it (lookup.c, past_its_dates). */
+/* A fresh store holding two active flags, sealed part and all, and no
+ * broker notice: p (all bytes id_byte) expired yesterday, q expires
+ * tomorrow.  msg_byte and msg_byte + 1 are their message ids' bytes. */
+static void hold_past_and_due(agent *a, unsigned char p[16], unsigned char q[16],
+                              unsigned char id_byte, unsigned char msg_byte)
+{
+    memset(p, id_byte, 16);
+    memset(q, id_byte + 0x11, 16);
+    fa_reset(FX, RX_MEMBER);
+    int64_t now_s = envelope_now_ms() / 1000;
+    deliver_by(a, ID_POLICE, ID_POLICE, p, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, msg_byte, 1,
+               now_s - 86400);
+    deliver_by(a, ID_POLICE, ID_POLICE, q, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH,
+               msg_byte + 1, 2, now_s + 86400);
+    CHECK_EQ_INT(held_state(a, p), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+    CHECK_EQ_INT(held_state(a, q), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+}
+
 static void test_past_expiry_never_opened(void)
 {
     unsigned char flag_p[16], flag_q[16];
-    memset(flag_p, 0x9c, sizeof flag_p);
-    memset(flag_q, 0xad, sizeof flag_q);
     agent *a = &FX->agents[RX_MEMBER];
-    fa_reset(FX, RX_MEMBER);
-    int64_t now_s = envelope_now_ms() / 1000;
-    deliver_by(a, ID_POLICE, ID_POLICE, flag_p, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x91, 1,
-               now_s - 86400);
-    deliver_by(a, ID_POLICE, ID_POLICE, flag_q, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x92, 2,
-               now_s + 86400);
-    /* Both held, active, sealed part and all: no notice has come. */
-    CHECK_EQ_INT(held_state(a, flag_p), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
-    CHECK_EQ_INT(held_state(a, flag_q), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
-
+    hold_past_and_due(a, flag_p, flag_q, 0x9c, 0x91);
     json_t *past = opened_entry(a, flag_p), *due = opened_entry(a, flag_q);
     CHECK(past != NULL && due != NULL);
     if (past != NULL && due != NULL) {
@@ -385,16 +392,8 @@ static bool marac_opens(agent *a, const unsigned char flag_id[16])
 static void test_past_expiry_never_opened_for_marac(void)
 {
     unsigned char flag_p[16], flag_q[16];
-    memset(flag_p, 0x9e, sizeof flag_p);
-    memset(flag_q, 0xaf, sizeof flag_q);
     agent *a = &FX->agents[RX_MEMBER];
-    fa_reset(FX, RX_MEMBER);
-    int64_t now_s = envelope_now_ms() / 1000;
-    deliver_by(a, ID_POLICE, ID_POLICE, flag_p, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x93, 1,
-               now_s - 86400);
-    deliver_by(a, ID_POLICE, ID_POLICE, flag_q, 1, FLAGPOST__LIFECYCLE__LIFECYCLE_PUBLISH, 0x94, 2,
-               now_s + 86400);
-    CHECK_EQ_INT(held_state(a, flag_p), FLAGPOST__FLAG_STATE__FLAG_ACTIVE);
+    hold_past_and_due(a, flag_p, flag_q, 0x9e, 0x93);
     CHECK(marac_opens(a, flag_q));    /* the nearest accepted input: expiring tomorrow */
     CHECK(!marac_opens(a, flag_p));
 }
