@@ -172,8 +172,8 @@ static bool keep_for_retry(deferred_writer *w, view_body *items, size_t n)
     return true;
 }
 
-/* With the lock held: wait ms, or until stopping. */
-static void wait_before_retry(deferred_writer *w, long ms)
+/* The wall-clock time ms from now, as pthread_cond_timedwait takes it. */
+static struct timespec deadline_in(long ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -181,6 +181,13 @@ static void wait_before_retry(deferred_writer *w, long ms)
     until.tv_nsec += (ms % 1000) * 1000000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
+    return until;
+}
+
+/* With the lock held: wait ms, or until stopping. */
+static void wait_before_retry(deferred_writer *w, long ms)
+{
+    struct timespec until = deadline_in(ms);
     while (!w->stopping && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
     }
 }
@@ -189,11 +196,7 @@ static void wait_before_retry(deferred_writer *w, long ms)
  * with, so a steady stream of lookups costs one commit each, not two. */
 static void wait_for_company(deferred_writer *w)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += (long)ANSWER_WAIT_MS * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    struct timespec until = deadline_in(ANSWER_WAIT_MS);
     while (!w->stopping && w->n_queued == 0 &&
            pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
     }

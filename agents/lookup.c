@@ -99,8 +99,11 @@ static json_t *tampered_json(agent *a, const Flagpost__StoredFlag *f)
  * part, but it never opens it: the dates the sender signed are enforced
  * here too, on the agent's own clock.
  */
-bool lookup_past_its_dates(const Flagpost__FlagBody *b, int64_t now_s)
+bool lookup_past_its_dates(const Flagpost__StoredFlag *f, const Flagpost__FlagBody *b)
 {
+    if (f->state != FLAGPOST__FLAG_STATE__FLAG_ACTIVE)
+        return false;
+    int64_t now_s = envelope_now_ms() / 1000;
     return (b->review_at > 0 && b->review_at <= now_s) ||
            (b->expires_at > 0 && b->expires_at <= now_s);
 }
@@ -123,8 +126,7 @@ static int open_flag(agent *a, const Flagpost__StoredFlag *f, bool open_fields, 
         return FP_ERR_CRYPTO;
     /* Written with one of the sender's box keys; after a rotation that
      * may be an older certificate's.  o->payload stays NULL if none opens it. */
-    o->past_its_dates = f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
-                        lookup_past_its_dates(o->body, envelope_now_ms() / 1000);
+    o->past_its_dates = lookup_past_its_dates(f, o->body);
     if (open_fields && !o->past_its_dates)
         keyring_open_from_sender(a->keys, a->trust, f->sender, NULL, o->part, &o->payload);
     return FP_OK;

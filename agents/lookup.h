@@ -35,10 +35,11 @@ typedef struct lookup_views {
     size_t cap;
 } lookup_views;
 
-/* Whether flag body b is past its review or expiry date at now_s: its
- * sealed part is then never opened, by lookup, inbox or MARAC, whether or
- * not the broker's expiry notice has arrived. */
-bool lookup_past_its_dates(const Flagpost__FlagBody *b, int64_t now_s);
+/* Whether held flag f (b: its signed body) is still active here but past
+ * its review or expiry date now: its sealed part is then never opened, by
+ * lookup, inbox or MARAC, whether or not the broker's expiry notice has
+ * arrived. */
+bool lookup_past_its_dates(const Flagpost__StoredFlag *f, const Flagpost__FlagBody *b);
 
 /* Remember that flag f (body: its signed body) was shown to a person.
  * False only when out of memory: the caller must then not show it. */

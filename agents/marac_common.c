@@ -244,8 +244,7 @@ int marac_open_flag(agent *a, const Flagpost__StoredFlag *f, marac_opened *o)
     if (o->body == NULL)
         return FP_ERR_IO;
     /* As lookup.c: a flag past its dates is not opened, notice or not. */
-    o->past_its_dates = f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE &&
-                        lookup_past_its_dates(o->body, envelope_now_ms() / 1000);
+    o->past_its_dates = lookup_past_its_dates(f, o->body);
     if (f->part.len > 0 && f->state == FLAGPOST__FLAG_STATE__FLAG_ACTIVE && !o->past_its_dates)
         o->fields = marac_open_part(a, f->sender, &f->part);
     return FP_OK;
